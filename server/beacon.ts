@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { type Clock, systemClock } from './clock.js';
+import type { ServerConfig } from './config.js';
+import { Housekeeping, type HousekeepingOptions } from './housekeeping.js';
+import { buildApp } from './http/app.js';
+import { Metrics } from './metrics.js';
+import { packageRoot } from './paths.js';
+import { Registry } from './registry/registry.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+
+export interface Beacon {
+  app: FastifyInstance;
+  registry: Registry;
+  /** e.g. http://127.0.0.1:8500 */
+  httpUrl: string;
+  /** Graceful stop: answers blocked queries, closes listeners, persists liveness, closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  housekeeping?: HousekeepingOptions;
+}
+
+export const version: string = (JSON.parse(readFileSync(`${packageRoot}package.json`, 'utf8')) as { version: string }).version;
+
+/** Wires store → registry → HTTP and starts listening. Everything is built here, nowhere else. */
+export async function startBeacon(config: ServerConfig, options: StartOptions = {}): Promise<Beacon> {
+  const metrics = new Metrics();
+  const store = new SqliteStore({ path: config.db, synchronous: config.dbSync });
+  let registry: Registry;
+  let app: FastifyInstance;
+  try {
+    registry = new Registry({ store, clock: options.clock ?? systemClock, events: metrics.registryEvents });
+    metrics.observe(registry);
+    app = await buildApp({ registry, metrics, logLevel: config.logLevel, version });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  app.log.info({ db: config.db, instances: registry.countByStatus() }, 'registry loaded');
+  const housekeeping = new Housekeeping(registry, app.log, metrics, options.housekeeping);
+
+  let httpUrl: string;
+  try {
+    // Fastify's own line is the one log line per listener: `HTTP API listening on <url>`.
+    await app.listen({ host: config.bind, port: config.httpPort, listenTextResolver: (url) => `HTTP API listening on ${url}` });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.httpPort;
+    httpUrl = `http://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
+  } catch (error) {
+    housekeeping.stop();
+    await app.close();
+    store.close();
+    throw new ListenError('HTTP', config.bind, config.httpPort, error);
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    registry,
+    httpUrl,
+    close: () =>
+      (closed ??= (async () => {
+        await app.close();
+        housekeeping.stop();
+        store.close();
+        app.log.info('stopped: listeners closed, heartbeat times written, database closed');
+      })()),
+  };
+}
+
+export class ListenError extends Error {
+  constructor(listener: string, host: string, port: number, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'EADDRINUSE'
+        ? 'address already in use'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EADDRNOTAVAIL'
+            ? 'address not available on this machine'
+            : (cause as Error).message;
+    super(`cannot listen for ${listener} on ${host.includes(':') ? `[${host}]` : host}:${port}: ${reason}`, { cause });
+  }
+}

@@ -1,0 +1,99 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Metrics } from '../metrics.js';
+import type { Registry } from '../registry/registry.js';
+import { installErrorHandling } from './errors.js';
+import { instanceRoutes } from './routes/instances.js';
+import { serviceRoutes } from './routes/services.js';
+import { systemRoutes } from './routes/system.js';
+import { formatProblems, plainSerializerCompiler, zodValidatorCompiler } from './validation.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    registry: Registry;
+    metrics: Metrics;
+  }
+}
+
+export const BODY_LIMIT = 64 * 1024;
+
+export interface AppOptions {
+  registry: Registry;
+  metrics: Metrics;
+  /** A pino level, or false for no logs (tests). */
+  logLevel?: string | false;
+  version?: string;
+}
+
+/**
+ * The HTTP API as a fastify app: tests drive it with `inject()`, main listens with it.
+ * Dependencies arrive as decorations, never as module-level singletons.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const logger: FastifyServerOptions['logger'] = options.logLevel === false ? false : { level: options.logLevel ?? 'info' };
+  const app = Fastify({
+    logger,
+    bodyLimit: BODY_LIMIT,
+    // One log line per request would cost more than a heartbeat itself; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    schemaErrorFormatter: formatProblems,
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(zodValidatorCompiler);
+  app.setSerializerCompiler(plainSerializerCompiler);
+  app.decorate('registry', options.registry);
+  app.decorate('metrics', options.metrics);
+  acceptJsonOnly(app);
+  installErrorHandling(app, BODY_LIMIT);
+  countRequests(app, options.metrics);
+  // Blocked queries are answered (with the current list) rather than cut when the server stops.
+  app.addHook('preClose', async () => options.registry.releaseWaiters());
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Beacon registry API',
+        description: 'Service registry and discovery: register instances, heartbeat, and read healthy instances.',
+        version: options.version ?? '0.0.0',
+      },
+      tags: [
+        { name: 'instances', description: 'Register and keep instances alive' },
+        { name: 'services', description: 'Read services and instances (blocking queries)' },
+        { name: 'system', description: "The registry's own health and metrics" },
+      ],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(systemRoutes);
+  await app.register(serviceRoutes);
+  await app.register(instanceRoutes);
+  await app.ready();
+  return app;
+}
+
+/**
+ * Only JSON bodies are accepted (anything else: 415). An empty body counts as no body, so a
+ * bare heartbeat may still carry `content-type: application/json`.
+ */
+function acceptJsonOnly(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
+    parseJson(request, body as string, done);
+  });
+}
+
+function countRequests(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: reply.statusCode });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
+  });
+}

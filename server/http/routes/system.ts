@@ -1,0 +1,37 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+
+const Probe = z.object({ status: z.string() });
+
+/** The registry's own health, metrics and API description. */
+export const systemRoutes: FastifyPluginAsyncZod = async (app) => {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness: the process answers', tags: ['system'], response: { 200: Probe } } },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: the registry is loaded and not shutting down',
+        tags: ['system'],
+        response: { 200: Probe, 503: Probe },
+      },
+    },
+    async (_request, reply) => (closing ? reply.code(503).send({ status: 'shutting down' }) : { status: 'ready' }),
+  );
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['system'] } }, async (_request, reply) => {
+    reply.type(app.metrics.registry.contentType);
+    return app.metrics.registry.metrics();
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+};

@@ -1,0 +1,92 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
+import type { HealthStatus } from './registry/instance.js';
+import type { RegistryEvents } from './registry/registry.js';
+
+/** What the metrics read from the registry when scraped. */
+export interface RegistryGauges {
+  countByStatus(): Record<HealthStatus, number>;
+  readonly blockedQueries: number;
+  readonly pendingLiveness: number;
+}
+
+/**
+ * Beacon's Prometheus metrics, in a registry of their own (no global state), so several
+ * servers can live in one process, as they do in tests.
+ */
+export class Metrics {
+  readonly registry = new MetricsRegistry();
+  readonly httpRequests = new Counter({
+    name: 'beacon_http_requests_total',
+    help: 'HTTP requests answered, by method, route and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'beacon_http_request_duration_seconds',
+    help: 'HTTP request latency, by method and route (blocking queries included)',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
+    registers: [this.registry],
+  });
+  readonly heartbeats = new Counter({
+    name: 'beacon_heartbeats_total',
+    help: 'Heartbeats received for registered instances',
+    registers: [this.registry],
+  });
+  readonly expirations = new Counter({
+    name: 'beacon_expirations_total',
+    help: 'Instances turned critical because their TTL ran out',
+    registers: [this.registry],
+  });
+  readonly removals = new Counter({
+    name: 'beacon_removals_total',
+    help: 'Instances removed after staying critical for deregisterAfter',
+    registers: [this.registry],
+  });
+  readonly storageErrors = new Counter({
+    name: 'beacon_storage_errors_total',
+    help: 'Failed database writes (the change was refused or retried)',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
+  /** Hooks the registry core calls; the core itself knows nothing of Prometheus. */
+  readonly registryEvents: RegistryEvents = {
+    heartbeat: () => this.heartbeats.inc(),
+    expired: (count) => this.expirations.inc(count),
+    removed: (count) => this.removals.inc(count),
+  };
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'beacon_' });
+  }
+
+  /** Gauges read from the registry at scrape time, so the hot paths never update them. */
+  observe(source: RegistryGauges): void {
+    new Gauge({
+      name: 'beacon_instances',
+      help: 'Registered instances by health status',
+      labelNames: ['status'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [status, count] of Object.entries(source.countByStatus())) this.set({ status }, count);
+      },
+    });
+    new Gauge({
+      name: 'beacon_blocking_queries',
+      help: 'Blocking queries currently waiting for a change',
+      registers: [this.registry],
+      collect() {
+        this.set(source.blockedQueries);
+      },
+    });
+    new Gauge({
+      name: 'beacon_liveness_pending',
+      help: 'Heartbeat times held in memory, not yet written to the database',
+      registers: [this.registry],
+      collect() {
+        this.set(source.pendingLiveness);
+      },
+    });
+  }
+}

@@ -1,0 +1,345 @@
+import type { Clock } from '../clock.js';
+import type { Store, StoreChange } from '../store/store.js';
+import { ChangeIndex, type WaitOutcome } from './change-index.js';
+import { DeadlineQueue } from './deadline-queue.js';
+import { RegistryError } from './errors.js';
+import { isCritical, type LiveInstance, nextDeadline, revise, statusOf, toView, visiblyDiffers } from './health.js';
+import type {
+  HealthStatus,
+  Heartbeat,
+  Instance,
+  InstanceRegistration,
+  MaintenanceChange,
+  ServiceSummary,
+} from './instance.js';
+
+/** Counters for metrics; the core stays free of any metrics library. */
+export interface RegistryEvents {
+  heartbeat?(): void;
+  expired?(count: number): void;
+  removed?(count: number): void;
+}
+
+export interface RegistryOptions {
+  store: Store;
+  clock: Clock;
+  /** Bound on concurrently blocked queries. */
+  maxWaiters?: number;
+  events?: RegistryEvents;
+}
+
+export interface InstanceFilter {
+  statuses?: ReadonlySet<HealthStatus>;
+  /** Every tag listed must be present. */
+  tags?: readonly string[];
+}
+
+export interface SweepResult {
+  expired: number;
+  removed: number;
+  /** True when the batch limit cut the sweep short: call again soon. */
+  more: boolean;
+}
+
+/** The change-index key of the service list (no service can be named `*`). */
+const CATALOG = '*';
+
+interface Change {
+  before?: LiveInstance;
+  after?: LiveInstance;
+}
+
+/**
+ * The registry core: every instance lives in memory, which serves all reads; durable changes
+ * (register, deregister, maintenance, status changes, expiry, removal) are written to the store
+ * before they are applied and acknowledged; plain heartbeats refresh memory only and reach the
+ * store later through `flushLiveness`, in chunks.
+ */
+export class Registry {
+  private readonly services = new Map<string, Map<string, LiveInstance>>();
+  private readonly deadlines = new DeadlineQueue<LiveInstance>();
+  private readonly dirtyLiveness = new Set<LiveInstance>();
+  private readonly changes: ChangeIndex;
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly events: RegistryEvents;
+
+  constructor(options: RegistryOptions) {
+    this.store = options.store;
+    this.clock = options.clock;
+    this.events = options.events ?? {};
+    const state = this.store.load();
+    this.changes = new ChangeIndex(state.lastIndex, options.maxWaiters ?? 10_000);
+    const now = this.clock.now();
+    for (const record of state.instances) {
+      // Restart grace: a registry restart must never expire the fleet, so every instance
+      // gets one full TTL from now to heartbeat again.
+      const expiresAt = Math.max(record.lastHeartbeatAt, now) + record.ttlMs;
+      this.place({ ...record, expiresAt, scheduledAt: Infinity });
+    }
+  }
+
+  register(service: string, id: string, registration: InstanceRegistration): { instance: Instance; created: boolean } {
+    const before = this.find(service, id);
+    const now = this.clock.now();
+    const ttlMs = registration.ttl * 1000;
+    const after: LiveInstance = {
+      service,
+      id,
+      address: registration.address,
+      port: registration.port,
+      weight: registration.weight,
+      tags: registration.tags,
+      meta: registration.meta,
+      ttlMs,
+      deregisterAfterMs: registration.deregisterAfter * 1000,
+      checkStatus: 'passing',
+      output: '',
+      // Maintenance is the operator's decision: a restarting instance does not undo it.
+      maintenance: before?.maintenance ?? false,
+      maintenanceReason: before?.maintenanceReason ?? null,
+      expired: false,
+      criticalSince: null,
+      registeredAt: now,
+      lastHeartbeatAt: now,
+      expiresAt: now + ttlMs,
+      scheduledAt: Infinity,
+    };
+    this.commit([{ before, after }]);
+    return { instance: toView(after), created: !before };
+  }
+
+  heartbeat(service: string, id: string, heartbeat: Heartbeat): Instance {
+    const instance = this.require(service, id);
+    const now = this.clock.now();
+    const status = heartbeat.status ?? 'passing';
+    const output = heartbeat.output ?? '';
+    this.events.heartbeat?.();
+    if (instance.expired || status !== instance.checkStatus) {
+      const after = revise(instance, {
+        checkStatus: status,
+        output,
+        expired: false,
+        criticalSince: status !== 'critical' ? null : isCritical(instance) ? instance.criticalSince : now,
+        lastHeartbeatAt: now,
+        expiresAt: now + instance.ttlMs,
+      });
+      this.commit([{ before: instance, after }]);
+      return toView(after);
+    }
+    // Same status: liveness only, kept in memory and persisted by flushLiveness.
+    instance.lastHeartbeatAt = now;
+    instance.expiresAt = now + instance.ttlMs;
+    instance.output = output;
+    this.dirtyLiveness.add(instance);
+    return toView(instance);
+  }
+
+  setMaintenance(service: string, id: string, change: MaintenanceChange): Instance {
+    const before = this.require(service, id);
+    const after = revise(before, {
+      maintenance: change.enabled,
+      maintenanceReason: change.enabled ? (change.reason ?? null) : null,
+    });
+    this.commit([{ before, after }]);
+    return toView(after);
+  }
+
+  deregister(service: string, id: string): void {
+    this.commit([{ before: this.require(service, id) }]);
+  }
+
+  getInstance(service: string, id: string): Instance {
+    return toView(this.require(service, id));
+  }
+
+  listInstances(service: string, filter: InstanceFilter = {}): Instance[] {
+    const instances = [...(this.services.get(service)?.values() ?? [])].filter(
+      (instance) =>
+        (!filter.statuses || filter.statuses.has(statusOf(instance))) &&
+        (!filter.tags || filter.tags.every((tag) => instance.tags.includes(tag))),
+    );
+    return instances.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(toView);
+  }
+
+  listServices(): ServiceSummary[] {
+    return [...this.services.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, instances]) => {
+        const summary: ServiceSummary = { name, instances: instances.size, passing: 0, warning: 0, critical: 0, maintenance: 0 };
+        for (const instance of instances.values()) summary[statusOf(instance)] += 1;
+        return summary;
+      });
+  }
+
+  countByStatus(): Record<HealthStatus, number> {
+    const counts = { passing: 0, warning: 0, critical: 0, maintenance: 0 };
+    for (const instances of this.services.values()) {
+      for (const instance of instances.values()) counts[statusOf(instance)] += 1;
+    }
+    return counts;
+  }
+
+  serviceIndex(service: string): number {
+    return this.changes.of(service);
+  }
+
+  catalogIndex(): number {
+    return this.changes.of(CATALOG);
+  }
+
+  waitForService(service: string, after: number, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
+    return this.changes.wait(service, after, timeoutMs, signal);
+  }
+
+  waitForCatalog(after: number, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
+    return this.changes.wait(CATALOG, after, timeoutMs, signal);
+  }
+
+  get blockedQueries(): number {
+    return this.changes.waiterCount;
+  }
+
+  /** Answers every blocked query now (shutdown). */
+  releaseWaiters(): void {
+    this.changes.releaseAll();
+  }
+
+  /**
+   * Applies the expiries and removals due at the clock's time, at most `limit` per call so a
+   * mass expiry is written in short transactions rather than one that stalls the event loop.
+   */
+  sweep(limit = 500): SweepResult {
+    const now = this.clock.now();
+    const changes: Change[] = [];
+    let expired = 0;
+    let removed = 0;
+    while (changes.length < limit) {
+      const due = this.deadlines.popDue(now);
+      if (!due) break;
+      const instance = due.item;
+      if (this.find(instance.service, instance.id) !== instance || instance.scheduledAt !== due.at) continue;
+      instance.scheduledAt = Infinity;
+      if (isCritical(instance) && (instance.criticalSince ?? 0) + instance.deregisterAfterMs <= now) {
+        changes.push({ before: instance });
+        removed += 1;
+      } else if (!instance.expired && instance.expiresAt <= now) {
+        const criticalSince = instance.criticalSince ?? instance.expiresAt;
+        changes.push({ before: instance, after: revise(instance, { expired: true, criticalSince }) });
+        expired += 1;
+      } else {
+        this.schedule(instance); // a heartbeat moved the deadline since it was queued
+      }
+    }
+    if (changes.length > 0) {
+      try {
+        this.commit(changes);
+      } catch (error) {
+        for (const change of changes) this.schedule(change.before!);
+        throw error;
+      }
+      if (expired) this.events.expired?.(expired);
+      if (removed) this.events.removed?.(removed);
+    }
+    const next = this.deadlines.peekTime();
+    return { expired, removed, more: next !== undefined && next <= now };
+  }
+
+  /** When `sweep` next has work, if ever. */
+  nextDeadline(): number | undefined {
+    return this.deadlines.peekTime();
+  }
+
+  get pendingLiveness(): number {
+    return this.dirtyLiveness.size;
+  }
+
+  /** Persists up to `maxRows` heartbeat times; returns how many it wrote. */
+  flushLiveness(maxRows: number): number {
+    const batch: LiveInstance[] = [];
+    for (const instance of this.dirtyLiveness) {
+      this.dirtyLiveness.delete(instance);
+      // An instance replaced since was written whole by that durable change.
+      if (this.find(instance.service, instance.id) === instance) batch.push(instance);
+      if (batch.length >= maxRows) break;
+    }
+    if (batch.length === 0) return 0;
+    try {
+      this.store.saveLiveness(batch);
+    } catch (error) {
+      for (const instance of batch) this.dirtyLiveness.add(instance);
+      throw storageError(error);
+    }
+    return batch.length;
+  }
+
+  private find(service: string, id: string): LiveInstance | undefined {
+    return this.services.get(service)?.get(id);
+  }
+
+  private require(service: string, id: string): LiveInstance {
+    const instance = this.find(service, id);
+    if (!instance) throw new RegistryError('instance_not_found', `instance ${service}/${id} is not registered`);
+    return instance;
+  }
+
+  /**
+   * Writes the changes durably, then applies them to memory and moves the change indexes of
+   * what they visibly altered. If the write fails nothing is applied.
+   */
+  private commit(changes: readonly Change[]): void {
+    const visible = changes.filter((change) => visiblyDiffers(change.before, change.after));
+    const index = visible.length > 0 ? this.changes.next : this.changes.last;
+    try {
+      this.store.apply(changes.map(toStoreChange), index);
+    } catch (error) {
+      throw storageError(error);
+    }
+    for (const { before, after } of changes) {
+      if (before) {
+        this.dirtyLiveness.delete(before);
+        this.remove(before);
+      }
+      if (after) this.place(after);
+    }
+    if (visible.length === 0) return;
+    const keys = new Set(visible.map((change) => (change.before ?? change.after)!.service));
+    const statusChanged = visible.some(
+      ({ before, after }) => !before || !after || statusOf(before) !== statusOf(after),
+    );
+    if (statusChanged) keys.add(CATALOG);
+    this.changes.bump(keys);
+  }
+
+  private place(instance: LiveInstance): void {
+    let instances = this.services.get(instance.service);
+    if (!instances) this.services.set(instance.service, (instances = new Map()));
+    instances.set(instance.id, instance);
+    this.schedule(instance);
+  }
+
+  private remove(instance: LiveInstance): void {
+    const instances = this.services.get(instance.service);
+    if (instances?.get(instance.id) !== instance) return;
+    instances.delete(instance.id);
+    if (instances.size === 0) this.services.delete(instance.service);
+  }
+
+  private schedule(instance: LiveInstance): void {
+    const at = nextDeadline(instance);
+    if (at < instance.scheduledAt) {
+      instance.scheduledAt = at;
+      this.deadlines.push(at, instance);
+    }
+  }
+}
+
+function toStoreChange({ before, after }: Change): StoreChange {
+  if (after) return { kind: 'put', instance: after };
+  return { kind: 'delete', service: before!.service, id: before!.id };
+}
+
+function storageError(error: unknown): RegistryError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new RegistryError('storage_failed', `the registry could not write to its database: ${reason}`, { cause: error });
+}

@@ -1,0 +1,143 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { migrationsDir } from '../../paths.js';
+import type { InstanceRecord, LivenessRecord, Store, StoreChange, StoredState } from '../store.js';
+import { migrate, readMigrations } from './migrate.js';
+
+export type Synchronous = 'normal' | 'full';
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:' for a throwaway registry. */
+  path: string;
+  /**
+   * WAL with synchronous=NORMAL makes a commit survive a crash of the process (kill -9, OOM);
+   * FULL also survives power loss, at ~5x the cost per commit (docs/operations.md has figures).
+   */
+  synchronous?: Synchronous;
+}
+
+interface InstanceRow {
+  service: string;
+  id: string;
+  address: string;
+  port: number;
+  weight: number;
+  tags: string;
+  meta: string;
+  ttl_ms: number;
+  deregister_after_ms: number;
+  check_status: InstanceRecord['checkStatus'];
+  output: string;
+  maintenance: number;
+  maintenance_reason: string | null;
+  expired: number;
+  critical_since: number | null;
+  registered_at: number;
+  last_heartbeat_at: number;
+}
+
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db, readMigrations(migrationsDir));
+    this.statements = {
+      all: this.db.prepare<[], InstanceRow>('SELECT * FROM instances'),
+      lastIndex: this.db.prepare<[], { value: number }>("SELECT value FROM registry_state WHERE key = 'last_index'"),
+      setLastIndex: this.db.prepare<[number]>("UPDATE registry_state SET value = ? WHERE key = 'last_index'"),
+      put: this.db.prepare<InstanceRow>(`INSERT OR REPLACE INTO instances (
+          service, id, address, port, weight, tags, meta, ttl_ms, deregister_after_ms, check_status, output,
+          maintenance, maintenance_reason, expired, critical_since, registered_at, last_heartbeat_at
+        ) VALUES (
+          @service, @id, @address, @port, @weight, @tags, @meta, @ttl_ms, @deregister_after_ms, @check_status, @output,
+          @maintenance, @maintenance_reason, @expired, @critical_since, @registered_at, @last_heartbeat_at
+        )`),
+      delete: this.db.prepare<[string, string]>('DELETE FROM instances WHERE service = ? AND id = ?'),
+      liveness: this.db.prepare<[number, string, string, string]>(
+        'UPDATE instances SET last_heartbeat_at = ?, output = ? WHERE service = ? AND id = ?',
+      ),
+    };
+  }
+
+  load(): StoredState {
+    return {
+      instances: this.statements.all.all().map(fromRow),
+      lastIndex: this.statements.lastIndex.get()?.value ?? 1,
+    };
+  }
+
+  apply(changes: readonly StoreChange[], lastIndex: number): void {
+    this.transaction(() => {
+      for (const change of changes) {
+        if (change.kind === 'put') this.statements.put.run(toRow(change.instance));
+        else this.statements.delete.run(change.service, change.id);
+      }
+      this.statements.setLastIndex.run(lastIndex);
+    });
+  }
+
+  saveLiveness(rows: readonly LivenessRecord[]): void {
+    this.transaction(() => {
+      for (const row of rows) this.statements.liveness.run(row.lastHeartbeatAt, row.output, row.service, row.id);
+    });
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private transaction(work: () => void): void {
+    this.db.transaction(work)();
+  }
+}
+
+function toRow(instance: InstanceRecord): InstanceRow {
+  return {
+    service: instance.service,
+    id: instance.id,
+    address: instance.address,
+    port: instance.port,
+    weight: instance.weight,
+    tags: JSON.stringify(instance.tags),
+    meta: JSON.stringify(instance.meta),
+    ttl_ms: instance.ttlMs,
+    deregister_after_ms: instance.deregisterAfterMs,
+    check_status: instance.checkStatus,
+    output: instance.output,
+    maintenance: instance.maintenance ? 1 : 0,
+    maintenance_reason: instance.maintenanceReason,
+    expired: instance.expired ? 1 : 0,
+    critical_since: instance.criticalSince,
+    registered_at: instance.registeredAt,
+    last_heartbeat_at: instance.lastHeartbeatAt,
+  };
+}
+
+function fromRow(row: InstanceRow): InstanceRecord {
+  return {
+    service: row.service,
+    id: row.id,
+    address: row.address,
+    port: row.port,
+    weight: row.weight,
+    tags: JSON.parse(row.tags) as string[],
+    meta: JSON.parse(row.meta) as Record<string, string>,
+    ttlMs: row.ttl_ms,
+    deregisterAfterMs: row.deregister_after_ms,
+    checkStatus: row.check_status,
+    output: row.output,
+    maintenance: row.maintenance === 1,
+    maintenanceReason: row.maintenance_reason,
+    expired: row.expired === 1,
+    criticalSince: row.critical_since,
+    registeredAt: row.registered_at,
+    lastHeartbeatAt: row.last_heartbeat_at,
+  };
+}

@@ -1,0 +1,17 @@
+import { ManualClock } from '../../server/clock.js';
+import { Registry } from '../../server/registry/registry.js';
+import { InstanceRegistration } from '../../server/registry/instance.js';
+import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
+
+/** A registry on a real (in-memory or file) SQLite store, driven by a manual clock. */
+export function registryWithClock(path = ':memory:') {
+  const clock = new ManualClock();
+  const store = new SqliteStore({ path });
+  const registry = new Registry({ store, clock });
+  return { clock, store, registry };
+}
+
+/** A registration with defaults filled in as the HTTP layer would. */
+export function registration(overrides: Partial<Record<string, unknown>> = {}): InstanceRegistration {
+  return InstanceRegistration.parse({ address: '10.0.0.1', port: 8080, ...overrides });
+}
