@@ -23,6 +23,8 @@ export interface StartOptions {
   housekeeping?: HousekeepingOptions;
 }
 
+const SHUTDOWN_GRACE_MS = 1_000;
+
 export const version: string = (JSON.parse(readFileSync(`${packageRoot}package.json`, 'utf8')) as { version: string }).version;
 
 /** Wires store → registry → HTTP and starts listening. Everything is built here, nowhere else. */
@@ -63,7 +65,11 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
     httpUrl,
     close: () =>
       (closed ??= (async () => {
+        // Requests in flight (blocked queries were just answered) get a moment to finish; then
+        // any connection still open, such as one a client opened but never used, is cut.
+        const deadline = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
         await app.close();
+        clearTimeout(deadline);
         housekeeping.stop();
         store.close();
         app.log.info('stopped: listeners closed, heartbeat times written, database closed');

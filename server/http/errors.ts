@@ -34,6 +34,9 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
     }
     const reword = requestErrors[error.code];
     if (reword) return reply.code(error.statusCode ?? 400).send(errorBody(error.statusCode ?? 400, reword(error, bodyLimit)));
+    if (error instanceof SyntaxError && error.message.includes('forbidden prototype property')) {
+      return reply.code(400).send(errorBody(400, 'body: must not contain __proto__ or constructor.prototype keys'));
+    }
     if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       return reply.code(400).send(errorBody(400, `body: is not valid JSON (${error.message})`));
     }

@@ -18,6 +18,8 @@ function describeIssue(issue: z.core.$ZodRawIssue): string | undefined {
     return `must be ${article(issue.expected)}`;
   }
   if (issue.code === 'unrecognized_keys') return `has unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  // A bad record key (meta) hides the key schema's own message one level down.
+  if (issue.code === 'invalid_key') return issue.issues[0]?.message;
   if (issue.code === 'invalid_value') return `must be one of ${issue.values.map(String).join(', ')}`;
   return undefined;
 }

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ManualClock } from '../../../server/clock.js';
+import { Registry } from '../../../server/registry/registry.js';
+import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
+import { registration } from '../../support/registry.js';
+import { tempDir } from '../../support/temp.js';
+
+/** What survives a restart of the registry on the same database file. */
+describe('registry persistence', () => {
+  function open(path: string, clock: ManualClock) {
+    const store = new SqliteStore({ path });
+    return { store, registry: new Registry({ store, clock }) };
+  }
+
+  test('after a restart every instance gets one full TTL before it can expire', (t) => {
+    const path = join(tempDir(t), 'beacon.db');
+    const clock = new ManualClock();
+    const first = open(path, clock);
+    first.registry.register('web', 'w1', registration({ ttl: 2 }));
+    first.store.close();
+
+    clock.advance(10_000); // the registry was down far longer than the TTL
+    const second = open(path, clock);
+    t.after(() => second.store.close());
+    second.registry.sweep();
+    assert.equal(second.registry.getInstance('web', 'w1').status, 'passing');
+    clock.advance(1_999);
+    second.registry.sweep();
+    assert.equal(second.registry.getInstance('web', 'w1').status, 'passing');
+    clock.advance(1);
+    second.registry.sweep();
+    assert.equal(second.registry.getInstance('web', 'w1').status, 'critical');
+  });
+
+  test('an instance already critical stays critical and keeps its removal deadline', (t) => {
+    const path = join(tempDir(t), 'beacon.db');
+    const clock = new ManualClock();
+    const first = open(path, clock);
+    first.registry.register('web', 'w1', registration({ ttl: 1, deregisterAfter: 10 }));
+    clock.advance(1_000);
+    first.registry.sweep();
+    first.store.close();
+
+    clock.advance(5_000);
+    const second = open(path, clock);
+    t.after(() => second.store.close());
+    assert.equal(second.registry.getInstance('web', 'w1').status, 'critical');
+    clock.advance(5_000);
+    assert.equal(second.registry.sweep().removed, 1);
+  });
+
+  test('status, maintenance and registration fields survive a restart', (t) => {
+    const path = join(tempDir(t), 'beacon.db');
+    const clock = new ManualClock();
+    const first = open(path, clock);
+    first.registry.register('web', 'w1', registration({ tags: ['blue'], meta: { zone: 'a' }, weight: 7 }));
+    first.registry.register('web', 'w2', registration());
+    first.registry.heartbeat('web', 'w1', { status: 'warning', output: 'slow' });
+    first.registry.setMaintenance('web', 'w2', { enabled: true, reason: 'patching' });
+    const before = first.registry.listInstances('web');
+    first.store.close();
+
+    const second = open(path, clock);
+    t.after(() => second.store.close());
+    const after = second.registry.listInstances('web');
+    assert.deepEqual(
+      after.map(({ expiresAt: _e, ...rest }) => rest),
+      before.map(({ expiresAt: _e, ...rest }) => rest),
+    );
+  });
+
+  test('change indexes continue above where the previous process stopped', (t) => {
+    const path = join(tempDir(t), 'beacon.db');
+    const clock = new ManualClock();
+    const first = open(path, clock);
+    first.registry.register('web', 'w1', registration());
+    first.registry.register('db', 'd1', registration());
+    const last = Math.max(first.registry.serviceIndex('web'), first.registry.catalogIndex());
+    first.store.close();
+
+    const second = open(path, clock);
+    t.after(() => second.store.close());
+    assert.ok(second.registry.serviceIndex('web') >= last);
+    second.registry.register('web', 'w2', registration());
+    assert.ok(second.registry.serviceIndex('web') > last);
+  });
+
+  test('plain heartbeats reach the database only through flushLiveness, in chunks', (t) => {
+    const path = join(tempDir(t), 'beacon.db');
+    const clock = new ManualClock();
+    const { store, registry } = open(path, clock);
+    t.after(() => store.close());
+    for (let i = 0; i < 10; i++) registry.register('web', `w${i}`, registration());
+    clock.advance(3_000);
+    for (let i = 0; i < 10; i++) registry.heartbeat('web', `w${i}`, { output: `beat ${i}` });
+
+    const stored = () => store.load().instances.filter((row) => row.lastHeartbeatAt === clock.now()).length;
+    assert.equal(stored(), 0, 'a plain heartbeat is not written synchronously');
+    assert.equal(registry.pendingLiveness, 10);
+    assert.equal(registry.flushLiveness(4), 4);
+    assert.equal(stored(), 4);
+    assert.equal(registry.flushLiveness(4), 4);
+    assert.equal(registry.flushLiveness(4), 2);
+    assert.equal(registry.flushLiveness(4), 0);
+    assert.equal(stored(), 10);
+    assert.equal(store.load().instances.find((row) => row.id === 'w3')?.output, 'beat 3');
+  });
+
+  test('a status change is written before it is acknowledged', (t) => {
+    const path = join(tempDir(t), 'beacon.db');
+    const clock = new ManualClock();
+    const { store, registry } = open(path, clock);
+    t.after(() => store.close());
+    registry.register('web', 'w1', registration());
+    registry.heartbeat('web', 'w1', { status: 'warning' });
+    assert.equal(store.load().instances[0]?.checkStatus, 'warning');
+    registry.deregister('web', 'w1');
+    assert.deepEqual(store.load().instances, []);
+  });
+
+  test('a failed write changes nothing in memory', (t) => {
+    const path = join(tempDir(t), 'beacon.db');
+    const clock = new ManualClock();
+    const { store, registry } = open(path, clock);
+    registry.register('web', 'w1', registration());
+    const index = registry.serviceIndex('web');
+    store.close(); // every write now fails
+    assert.throws(() => registry.register('web', 'w2', registration()), { code: 'storage_failed' });
+    assert.throws(() => registry.deregister('web', 'w1'), { code: 'storage_failed' });
+    assert.deepEqual(registry.listInstances('web').map((i) => i.id), ['w1']);
+    assert.equal(registry.serviceIndex('web'), index);
+    t.after(() => store.close());
+  });
+});
