@@ -8,7 +8,7 @@ import { errorBody, installErrorHandling } from './errors.js';
 import { instanceRoutes } from './routes/instances.js';
 import { serviceRoutes } from './routes/services.js';
 import { systemRoutes } from './routes/system.js';
-import { formatProblems, plainSerializerCompiler, zodValidatorCompiler } from './validation.js';
+import { formatProblems, responseSerializerCompiler, zodValidatorCompiler } from './validation.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -48,7 +48,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(zodValidatorCompiler);
-  app.setSerializerCompiler(plainSerializerCompiler);
+  app.setSerializerCompiler(responseSerializerCompiler);
   app.decorate('registry', options.registry);
   app.decorate('metrics', options.metrics);
   acceptJsonOnly(app);

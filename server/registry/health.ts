@@ -1,5 +1,6 @@
 import type { InstanceRecord } from '../store/store.js';
 import type { HealthStatus, Instance } from './instance.js';
+import { isoTime } from './iso-time.js';
 
 /**
  * The health model, as pure functions over an instance:
@@ -65,8 +66,8 @@ export function toView(instance: LiveInstance): Instance {
     status: statusOf(instance),
     output: instance.output,
     maintenanceReason: instance.maintenanceReason,
-    registeredAt: new Date(instance.registeredAt).toISOString(),
-    lastHeartbeatAt: new Date(instance.lastHeartbeatAt).toISOString(),
-    expiresAt: new Date(instance.expiresAt).toISOString(),
+    registeredAt: isoTime(instance.registeredAt),
+    lastHeartbeatAt: isoTime(instance.lastHeartbeatAt),
+    expiresAt: isoTime(instance.expiresAt),
   };
 }
