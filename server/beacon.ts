@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { type Clock, systemClock } from './clock.js';
 import type { ServerConfig } from './config.js';
+import { Responder } from './dns/responder.js';
+import { ZoneRecords } from './dns/records.js';
+import { type DnsServer, startDnsServer } from './dns/server.js';
+import { Zone } from './dns/zone.js';
 import { Housekeeping, type HousekeepingOptions } from './housekeeping.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './metrics.js';
@@ -14,6 +18,8 @@ export interface Beacon {
   registry: Registry;
   /** e.g. http://127.0.0.1:8500 */
   httpUrl: string;
+  /** The DNS port, UDP and TCP. */
+  dnsPort: number;
   /** Graceful stop: answers blocked queries, closes listeners, persists liveness, closes the database. */
   close(): Promise<void>;
 }
@@ -58,13 +64,25 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
     throw new ListenError('HTTP', config.bind, config.httpPort, error);
   }
 
+  let dns: DnsServer;
+  try {
+    dns = await startDnsServer({ host: config.bind, port: config.dnsPort, responder: dnsResponder(config, registry), metrics, log: app.log });
+  } catch (error) {
+    housekeeping.stop();
+    await app.close();
+    store.close();
+    throw new ListenError((error as { listener?: string }).listener ?? 'DNS', config.bind, config.dnsPort, error);
+  }
+
   let closed: Promise<void> | undefined;
   return {
     app,
     registry,
     httpUrl,
+    dnsPort: dns.port,
     close: () =>
       (closed ??= (async () => {
+        await dns.close();
         // Requests in flight (blocked queries were just answered) get a moment to finish; then
         // any connection still open, such as one a client opened but never used, is cut.
         const deadline = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
@@ -75,6 +93,18 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
         app.log.info('stopped: listeners closed, heartbeat times written, database closed');
       })()),
   };
+}
+
+function dnsResponder(config: ServerConfig, registry: Registry): Responder {
+  const zone = new Zone(config.domain);
+  return new Responder({
+    zone,
+    records: new ZoneRecords(registry, zone, config.dnsTtl),
+    ttl: config.dnsTtl,
+    udpMax: config.dnsUdpMax,
+    serial: () => registry.catalogIndex(),
+    nameserverAddress: config.bind,
+  });
 }
 
 export class ListenError extends Error {

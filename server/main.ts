@@ -1,4 +1,4 @@
-import { startBeacon } from './beacon.js';
+import { type Beacon, startBeacon } from './beacon.js';
 import { ConfigError, parseServerConfig, serverUsage } from './config.js';
 
 /**
@@ -18,31 +18,40 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  let beacon;
-  try {
-    beacon = await startBeacon(config);
-  } catch (error) {
-    return fail(1, (error as Error).message);
-  }
-
+  // Signals are handled from the start: one that arrives while starting stops the server as
+  // soon as it is up, instead of killing it halfway.
+  let beacon: Beacon | undefined;
+  let requested: string | undefined;
   let stopping = false;
   const stop = (signal: string) => {
+    if (!beacon) {
+      requested = signal;
+      return;
+    }
+    const running = beacon;
     if (stopping) {
-      beacon.app.log.warn({ signal }, 'second signal: exiting without finishing the graceful stop');
+      running.app.log.warn({ signal }, 'second signal: exiting without finishing the graceful stop');
       process.exit(1);
     }
     stopping = true;
-    beacon.app.log.info({ signal }, 'stopping');
-    beacon.close().then(
+    running.app.log.info({ signal }, 'stopping');
+    running.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        beacon.app.log.error({ err: error }, 'graceful stop failed');
+        running.app.log.error({ err: error }, 'graceful stop failed');
         process.exit(1);
       },
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  try {
+    beacon = await startBeacon(config);
+  } catch (error) {
+    return fail(1, (error as Error).message);
+  }
+  if (requested) stop(requested);
 }
 
 function fail(code: number, message: string): void {

@@ -2,6 +2,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as MetricsRe
 import type { HealthStatus } from './registry/instance.js';
 import type { RegistryEvents } from './registry/registry.js';
 
+const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' };
+
 /** What the metrics read from the registry when scraped. */
 export interface RegistryGauges {
   countByStatus(): Record<HealthStatus, number>;
@@ -49,6 +51,52 @@ export class Metrics {
     labelNames: ['operation'] as const,
     registers: [this.registry],
   });
+
+  readonly dnsQueries = new Counter({
+    name: 'beacon_dns_responses_total',
+    help: 'DNS answers sent, by transport and rcode (FORMERR, NOTIMP and REFUSED count bad or foreign queries)',
+    labelNames: ['transport', 'rcode'] as const,
+    registers: [this.registry],
+  });
+  readonly dnsTruncated = new Counter({
+    name: 'beacon_dns_truncated_total',
+    help: 'DNS answers cut to fit the size limit, with TC set',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly dnsDropped = new Counter({
+    name: 'beacon_dns_dropped_total',
+    help: 'DNS packets dropped unanswered: no readable header, or a response instead of a query',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly dnsFailures = new Counter({
+    name: 'beacon_dns_failures_total',
+    help: 'DNS queries whose answer failed inside Beacon (answered SERVFAIL); a bug if not zero',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+
+  /**
+   * Per-query counting for the DNS hot path: label children are looked up once, since a
+   * labelled `inc` hashes its labels on every call.
+   */
+  dnsCounters() {
+    const children = new Map<string, { inc(): void }>();
+    const child = (key: string, make: () => { inc(): void }) => {
+      let found = children.get(key);
+      if (!found) children.set(key, (found = make()));
+      return found;
+    };
+    return {
+      answered: (transport: string, rcode: number, truncated: boolean) => {
+        child(`${transport}/${rcode}`, () => this.dnsQueries.labels(transport, RCODE_NAMES[rcode] ?? String(rcode))).inc();
+        if (truncated) child(`${transport}/tc`, () => this.dnsTruncated.labels(transport)).inc();
+      },
+      dropped: (transport: string) => child(`${transport}/dropped`, () => this.dnsDropped.labels(transport)).inc(),
+      failed: (transport: string) => child(`${transport}/failed`, () => this.dnsFailures.labels(transport)).inc(),
+    };
+  }
 
   /** Hooks the registry core calls; the core itself knows nothing of Prometheus. */
   readonly registryEvents: RegistryEvents = {

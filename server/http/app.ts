@@ -1,5 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import secureJsonParse from 'secure-json-parse';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, LogController } from 'fastify';
 import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Metrics } from '../metrics.js';
@@ -86,11 +87,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
  * bare heartbeat may still carry `content-type: application/json`.
  */
 function acceptJsonOnly(app: FastifyInstance): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, undefined);
-    parseJson(request, body as string, done);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    // secure-json-parse (fastify's own parser) refuses __proto__ and constructor.prototype
+    // keys; called directly, its SyntaxError keeps the reason for the error message.
+    try {
+      done(null, secureJsonParse.parse(text, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
   });
 }
 

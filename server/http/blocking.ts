@@ -12,7 +12,7 @@ export const INDEX_HEADER = 'x-beacon-index';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 
-export const BlockingQuery = z.object({
+export const BlockingQuery = z.strictObject({
   index: z
     .string()
     .regex(/^\d{1,15}$/, 'must be a non-negative integer')

@@ -29,7 +29,10 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
     if (error instanceof RegistryError) {
       const statusCode = registryStatus[error.code];
       if (statusCode === 503) reply.header('retry-after', '1');
-      if (error.code === 'storage_failed') request.log.error({ err: error.cause }, error.message);
+      if (error.code === 'storage_failed') {
+        app.metrics.storageErrors.inc({ operation: 'request' });
+        request.log.error({ err: error.cause }, error.message);
+      }
       return reply.code(statusCode).send(errorBody(statusCode, error.message));
     }
     const reword = requestErrors[error.code];

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Store, StoreChange } from '../store/store.js';
+import type { InstanceRecord, Store, StoreChange } from '../store/store.js';
 import { ChangeIndex, type WaitOutcome } from './change-index.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { RegistryError } from './errors.js';
@@ -74,7 +74,8 @@ export class Registry {
     for (const record of state.instances) {
       // Restart grace: a registry restart must never expire the fleet, so every instance
       // gets one full TTL from now to heartbeat again.
-      const expiresAt = Math.max(record.lastHeartbeatAt, now) + record.ttlMs;
+      // (An instance already expired keeps the moment it expired.)
+      const expiresAt = record.expired ? record.lastHeartbeatAt + record.ttlMs : Math.max(record.lastHeartbeatAt, now) + record.ttlMs;
       this.place({ ...record, expiresAt, scheduledAt: Infinity });
     }
   }
@@ -160,6 +161,15 @@ export class Registry {
         (!filter.tags || filter.tags.every((tag) => instance.tags.includes(tag))),
     );
     return instances.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(toView);
+  }
+
+  /**
+   * A service's stored instances, for transports that keep their own encoding of them (DNS
+   * caches wire records per instance object: every durable change makes a new object).
+   * Read-only; undefined when the service has no instance.
+   */
+  serviceInstances(service: string): Iterable<Readonly<InstanceRecord>> | undefined {
+    return this.services.get(service)?.values();
   }
 
   listServices(): ServiceSummary[] {

@@ -72,7 +72,10 @@ describe('server lifecycle', () => {
   test('logs one line per listener and serves health, readiness, metrics and docs', async (t) => {
     const server = await startServerProcess(['--db', join(tempDir(t), 'b.db')]);
     t.after(() => server.stop());
-    assert.equal(server.output().match(/listening on/g)?.length, 1);
+    assert.deepEqual(
+      server.output().match(/(HTTP API|DNS) listening on \w+:\/\/[\d.]+:\d+/g)?.map((line) => line.replace(/:\d+$/, '')),
+      ['HTTP API listening on http://127.0.0.1', 'DNS listening on udp://127.0.0.1', 'DNS listening on tcp://127.0.0.1'],
+    );
     assert.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), { status: 'ok' });
     assert.deepEqual(await (await fetch(`${server.url}/readyz`)).json(), { status: 'ready' });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

@@ -6,6 +6,8 @@ const beaconBin = fileURLToPath(new URL('../../../bin/beacon.js', import.meta.ur
 
 export interface ServerProcess {
   url: string;
+  /** The DNS port, UDP and TCP. */
+  dnsPort: number;
   child: ChildProcess;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
@@ -22,13 +24,15 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
+  // The last listener to start is DNS over TCP: once it is logged, everything is up.
+  const { url, dnsPort } = await new Promise<{ url: string; dnsPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start within 15 s:\n${output}`)), 15_000);
     const check = () => {
-      const match = /HTTP API listening on (http:\/\/\S+?)"/.exec(output);
-      if (match) {
+      const http = /HTTP API listening on (http:\/\/\S+?)"/.exec(output);
+      const dns = /DNS listening on tcp:\/\/\S+:(\d+)"/.exec(output);
+      if (http && dns) {
         clearTimeout(timer);
-        resolve(match[1]!);
+        resolve({ url: http[1]!, dnsPort: Number(dns[1]) });
       }
     };
     child.stdout.on('data', check);
@@ -39,6 +43,7 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
   });
   return {
     url,
+    dnsPort,
     child,
     output: () => output,
     async stop(signal = 'SIGTERM') {

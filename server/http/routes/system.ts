@@ -1,15 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ErrorBody } from '../errors.js';
 
 const Probe = z.object({ status: z.string() });
 
 /** The registry's own health, metrics and API description. */
 export const systemRoutes: FastifyPluginAsyncZod = async (app) => {
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-
   app.get(
     '/healthz',
     { schema: { summary: 'Liveness: the process answers', tags: ['system'], response: { 200: Probe } } },
@@ -21,11 +17,12 @@ export const systemRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         summary: 'Readiness: the registry is loaded and not shutting down',
+        description: 'While the server shuts down every request, this one included, is answered 503.',
         tags: ['system'],
-        response: { 200: Probe, 503: Probe },
+        response: { 200: Probe, 503: ErrorBody },
       },
     },
-    async (_request, reply) => (closing ? reply.code(503).send({ status: 'shutting down' }) : { status: 'ready' }),
+    async () => ({ status: 'ready' }),
   );
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['system'] } }, async (_request, reply) => {

@@ -1,0 +1,140 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Metrics } from '../metrics.js';
+import { HEADER_LENGTH, RCODE } from './message.js';
+import type { Outcome, Responder, Transport } from './responder.js';
+
+export interface DnsServerOptions {
+  host: string;
+  /** 0 picks a free port, the same for UDP and TCP. */
+  port: number;
+  responder: Responder;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+  /** An idle TCP connection is closed after this long (RFC 7766 §6.2.3 suggests seconds). */
+  tcpIdleMs?: number;
+  /** Bound on open TCP connections; more are refused at accept. */
+  tcpMaxConnections?: number;
+}
+
+export interface DnsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The largest TCP message plus its 2-byte length: anything longer buffered means garbage. */
+const MAX_TCP_PENDING = 65_535 + 2;
+
+/**
+ * DNS over UDP and TCP (RFC 1035 §4.2, RFC 7766) on node's sockets. Every packet goes through
+ * `answer`, which never throws: a bug becomes SERVFAIL and a metric, never a crash or a log
+ * line per packet.
+ */
+export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  const { host, responder, metrics } = options;
+  const counters = metrics.dnsCounters();
+  const answer = (packet: Buffer, transport: Transport): Buffer | undefined => {
+    let outcome: Outcome;
+    try {
+      outcome = responder.respond(packet, transport);
+    } catch (error) {
+      counters.failed(transport);
+      options.log.debug({ err: error }, 'DNS answer failed');
+      outcome = { response: serverFailure(packet), rcode: RCODE.SERVFAIL };
+    }
+    if (!outcome.response) {
+      counters.dropped(transport);
+      return undefined;
+    }
+    counters.answered(transport, outcome.rcode ?? 0, outcome.truncated ?? false);
+    return outcome.response;
+  };
+
+  const family = host.includes(':') ? 'udp6' : 'udp4';
+  const udp = createSocket({ type: family });
+  udp.on('message', (packet, peer) => {
+    const response = answer(packet, 'udp');
+    if (response) udp.send(response, peer.port, peer.address);
+  });
+  udp.on('error', (error) => options.log.error({ err: error }, 'DNS UDP socket error'));
+  await bind(udp, host, options.port);
+  const port = udp.address().port;
+
+  const connections = new Set<Socket>();
+  const tcp = createServer((socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+    serveTcp(socket, answer, options.tcpIdleMs ?? 10_000);
+  });
+  tcp.maxConnections = options.tcpMaxConnections ?? 1_000;
+  tcp.on('error', (error) => options.log.error({ err: error }, 'DNS TCP listener error'));
+  try {
+    await listen(tcp, host, port);
+  } catch (error) {
+    udp.close();
+    throw Object.assign(error as Error, { listener: 'DNS (TCP)' });
+  }
+  const shown = host.includes(':') ? `[${host}]` : host;
+  options.log.info(`DNS listening on udp://${shown}:${port}`);
+  options.log.info(`DNS listening on tcp://${shown}:${port}`);
+
+  return {
+    port,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      for (const socket of connections) socket.destroy();
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      await closed;
+    },
+  };
+}
+
+/** Length-prefixed messages (RFC 1035 §4.2.2), answered in order; pipelining just works. */
+function serveTcp(socket: Socket, answer: (packet: Buffer, transport: Transport) => Buffer | undefined, idleMs: number): void {
+  let pending: Buffer = Buffer.alloc(0);
+  socket.setNoDelay(true);
+  socket.setTimeout(idleMs, () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 2) {
+      const length = pending.readUInt16BE(0);
+      if (pending.length < 2 + length) break;
+      const response = answer(pending.subarray(2, 2 + length), 'tcp');
+      pending = pending.subarray(2 + length);
+      if (!response) continue;
+      const prefix = Buffer.allocUnsafe(2);
+      prefix.writeUInt16BE(response.length, 0);
+      socket.write(Buffer.concat([prefix, response]));
+    }
+    if (pending.length > MAX_TCP_PENDING) socket.destroy();
+  });
+}
+
+/** SERVFAIL echoing the query's id and RD, for a packet whose answer failed unexpectedly. */
+function serverFailure(packet: Buffer): Buffer | undefined {
+  if (packet.length < HEADER_LENGTH) return undefined;
+  const response = Buffer.alloc(HEADER_LENGTH);
+  packet.copy(response, 0, 0, 2);
+  response.writeUInt16BE(0x8000 | (packet.readUInt16BE(2) & 0x0100) | RCODE.SERVFAIL, 2);
+  return response;
+}
+
+async function bind(socket: UdpSocket, host: string, port: number): Promise<void> {
+  const failed = once(socket, 'error');
+  const bound = once(socket, 'listening');
+  socket.bind(port, host);
+  await Promise.race([bound, failed.then(([error]) => Promise.reject(Object.assign(error as Error, { listener: 'DNS (UDP)' })))]);
+}
+
+async function listen(server: Server, host: string, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
