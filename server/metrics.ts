@@ -2,6 +2,16 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as MetricsRe
 import type { HealthStatus } from './registry/instance.js';
 import type { RegistryEvents } from './registry/registry.js';
 
+/** Label children looked up once and kept (see httpObservers). */
+function labelled() {
+  const children = new Map<string, unknown>();
+  return <T>(key: string, make: () => T): T => {
+    let found = children.get(key) as T | undefined;
+    if (found === undefined) children.set(key, (found = make()));
+    return found;
+  };
+}
+
 const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' };
 
 /** What the metrics read from the registry when scraped. */
@@ -78,16 +88,27 @@ export class Metrics {
   });
 
   /**
-   * Per-query counting for the DNS hot path: label children are looked up once, since a
-   * labelled `inc` hashes its labels on every call.
+   * Per-request HTTP counting for the hot path: label children are looked up once and kept,
+   * since a labelled `inc` or `observe` hashes its labels on every call.
    */
-  dnsCounters() {
-    const children = new Map<string, { inc(): void }>();
-    const child = (key: string, make: () => { inc(): void }) => {
-      let found = children.get(key);
-      if (!found) children.set(key, (found = make()));
-      return found;
+  httpObservers(): (method: string, route: string, status: number, seconds: number) => void {
+    // Keyed by the route's own string and the status number: no key is built per request.
+    const routes = new Map<string, Map<string, { duration: { observe(v: number): void }; statuses: Map<number, { inc(): void }> }>>();
+    return (method, route, status, seconds) => {
+      let methods = routes.get(route);
+      if (!methods) routes.set(route, (methods = new Map()));
+      let entry = methods.get(method);
+      if (!entry) methods.set(method, (entry = { duration: this.httpDuration.labels(method, route), statuses: new Map() }));
+      let counter = entry.statuses.get(status);
+      if (!counter) entry.statuses.set(status, (counter = this.httpRequests.labels(method, route, String(status))));
+      counter.inc();
+      entry.duration.observe(seconds);
     };
+  }
+
+  /** Per-query counting for the DNS hot path, children kept as for HTTP. */
+  dnsCounters() {
+    const child = labelled();
     return {
       answered: (transport: string, rcode: number, truncated: boolean) => {
         child(`${transport}/${rcode}`, () => this.dnsQueries.labels(transport, RCODE_NAMES[rcode] ?? String(rcode))).inc();

@@ -52,16 +52,6 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     return outcome.response;
   };
 
-  const family = host.includes(':') ? 'udp6' : 'udp4';
-  const udp = createSocket({ type: family });
-  udp.on('message', (packet, peer) => {
-    const response = answer(packet, 'udp');
-    if (response) udp.send(response, peer.port, peer.address);
-  });
-  udp.on('error', (error) => options.log.error({ err: error }, 'DNS UDP socket error'));
-  await bind(udp, host, options.port);
-  const port = udp.address().port;
-
   const connections = new Set<Socket>();
   const tcp = createServer((socket) => {
     connections.add(socket);
@@ -69,13 +59,31 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     serveTcp(socket, answer, options.tcpIdleMs ?? 10_000);
   });
   tcp.maxConnections = options.tcpMaxConnections ?? 1_000;
-  tcp.on('error', (error) => options.log.error({ err: error }, 'DNS TCP listener error'));
-  try {
-    await listen(tcp, host, port);
-  } catch (error) {
-    udp.close();
-    throw Object.assign(error as Error, { listener: 'DNS (TCP)' });
+
+  // UDP and TCP share one port. With port 0 the UDP socket picks it, and when that port is
+  // taken for TCP both start over on another.
+  let udp: UdpSocket | undefined;
+  for (let attempt = 1; !udp; attempt++) {
+    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    await bind(socket, host, options.port);
+    try {
+      await listen(tcp, host, socket.address().port);
+      udp = socket;
+    } catch (error) {
+      socket.close();
+      if (options.port !== 0 || attempt >= 10 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+        throw Object.assign(error as Error, { listener: 'DNS (TCP)' });
+      }
+    }
   }
+  const port = udp.address().port;
+  const udpSocket = udp;
+  udpSocket.on('message', (packet, peer) => {
+    const response = answer(packet, 'udp');
+    if (response) udpSocket.send(response, peer.port, peer.address);
+  });
+  udpSocket.on('error', (error) => options.log.error({ err: error }, 'DNS UDP socket error'));
+  tcp.on('error', (error) => options.log.error({ err: error }, 'DNS TCP listener error'));
   const shown = host.includes(':') ? `[${host}]` : host;
   options.log.info(`DNS listening on udp://${shown}:${port}`);
   options.log.info(`DNS listening on tcp://${shown}:${port}`);
@@ -85,7 +93,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     close: async () => {
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
       for (const socket of connections) socket.destroy();
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      await new Promise<void>((resolve) => udpSocket.close(() => resolve()));
       await closed;
     },
   };

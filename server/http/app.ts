@@ -102,10 +102,9 @@ function acceptJsonOnly(app: FastifyInstance): void {
 }
 
 function countRequests(app: FastifyInstance, metrics: Metrics): void {
+  const observe = metrics.httpObservers();
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpRequests.inc({ method: request.method, route, status: reply.statusCode });
-    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
 }

@@ -1,20 +1,22 @@
 /**
- * `new Date(ms).toISOString()` for the instance views, which format two or three times per
- * heartbeat answer: ~450 ns each. Times within one second share everything up to the
- * milliseconds, so the prefix is cached per second and only the milliseconds are formatted.
+ * `new Date(ms).toISOString()` for the instance views, which format three times per heartbeat
+ * answer (registered, last heartbeat, expiry: three different seconds), at ~450 ns each.
+ * Everything up to the milliseconds is cached per second, for the few seconds in use.
  */
-let cachedSecond = Number.NaN;
-let cachedPrefix = '';
+const prefixes = new Map<number, string>();
+const MAX_CACHED_SECONDS = 64;
 
 export function isoTime(ms: number): string {
   const second = Math.floor(ms / 1000);
-  if (second !== cachedSecond) {
+  let prefix = prefixes.get(second);
+  if (prefix === undefined) {
     const iso = new Date(second * 1000).toISOString(); // 2026-01-01T00:00:00.000Z
-    // Years beyond 9999 change the shape; they never reach the cache.
+    // Years beyond 9999 (or before 0) change the shape; they are never cached.
     if (iso.length !== 24) return new Date(ms).toISOString();
-    cachedSecond = second;
-    cachedPrefix = iso.slice(0, 20);
+    if (prefixes.size >= MAX_CACHED_SECONDS) prefixes.clear();
+    prefix = iso.slice(0, 20);
+    prefixes.set(second, prefix);
   }
   const millis = ms - second * 1000;
-  return `${cachedPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+  return `${prefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }

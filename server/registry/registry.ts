@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { InstanceRecord, Store, StoreChange } from '../store/store.js';
 import { ChangeIndex, type WaitOutcome } from './change-index.js';
 import { DeadlineQueue } from './deadline-queue.js';
+import { LivenessBacklog } from './liveness-backlog.js';
 import { RegistryError } from './errors.js';
 import { isCritical, type LiveInstance, nextDeadline, revise, statusOf, toView, visiblyDiffers } from './health.js';
 import type {
@@ -58,7 +59,7 @@ interface Change {
 export class Registry {
   private readonly services = new Map<string, Map<string, LiveInstance>>();
   private readonly deadlines = new DeadlineQueue<LiveInstance>();
-  private readonly dirtyLiveness = new Set<LiveInstance>();
+  private readonly dirtyLiveness = new LivenessBacklog<LiveInstance>();
   private readonly changes: ChangeIndex;
   private readonly store: Store;
   private readonly clock: Clock;
@@ -266,13 +267,8 @@ export class Registry {
 
   /** Persists up to `maxRows` heartbeat times; returns how many it wrote. */
   flushLiveness(maxRows: number): number {
-    const batch: LiveInstance[] = [];
-    for (const instance of this.dirtyLiveness) {
-      this.dirtyLiveness.delete(instance);
-      // An instance replaced since was written whole by that durable change.
-      if (this.find(instance.service, instance.id) === instance) batch.push(instance);
-      if (batch.length >= maxRows) break;
-    }
+    // An instance replaced or removed since was written whole by that durable change.
+    const batch = this.dirtyLiveness.take(maxRows).filter((instance) => this.find(instance.service, instance.id) === instance);
     if (batch.length === 0) return 0;
     try {
       this.store.saveLiveness(batch);

@@ -43,6 +43,16 @@ describe('server lifecycle', () => {
     assert.equal(stderr.trim(), `beacon server: cannot listen for HTTP on 127.0.0.1:${port}: address already in use`);
   });
 
+  test('exits 1 with one line when the DNS port is taken', async (t) => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    t.after(() => blocker.close());
+    const port = (blocker.address() as { port: number }).port;
+    const { code, stderr } = await runServerExpectingExit(['--http-port', '0', '--dns-port', String(port), '--db', join(tempDir(t), 'b.db')]);
+    assert.equal(code, 1);
+    assert.equal(stderr.trim(), `beacon server: cannot listen for DNS (TCP) on 127.0.0.1:${port}: address already in use`);
+  });
+
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(`${signal} answers blocked queries, writes heartbeat times, closes the database and exits 0`, async (t) => {
       const db = join(tempDir(t), 'b.db');
