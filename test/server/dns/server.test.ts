@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pino from 'pino';
+import { Responder } from '../../../server/dns/responder.js';
+import { ZoneRecords } from '../../../server/dns/records.js';
+import { startDnsServer } from '../../../server/dns/server.js';
+import { Zone } from '../../../server/dns/zone.js';
+import { Metrics } from '../../../server/metrics.js';
+import { parse, queryPacket, tcpExchange, udpExchange } from '../../support/dns.js';
+import { registration, registryWithClock } from '../../support/registry.js';
+
+async function dnsServer(options: { tcpIdleMs?: number; tcpMaxConnections?: number } = {}) {
+  const { registry } = registryWithClock();
+  registry.register('web', 'w1', registration({ address: '10.0.0.1' }));
+  const zone = new Zone('beacon.internal');
+  const responder = new Responder({ zone, records: new ZoneRecords(registry, zone, 5), ttl: 5, udpMax: 1232, serial: () => 1 });
+  return startDnsServer({ host: '127.0.0.1', port: 0, responder, metrics: new Metrics(), log: pino({ level: 'silent' }), ...options });
+}
+
+async function openConnection(port: number): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  return socket;
+}
+
+describe('DNS listeners', () => {
+  test('UDP and TCP share one port and answer the same question', async (t) => {
+    const server = await dnsServer();
+    t.after(() => server.close());
+    const udp = parse((await udpExchange(server.port, queryPacket('web.service.beacon.internal', 'A')))!);
+    const [tcp] = await tcpExchange(server.port, [queryPacket('web.service.beacon.internal', 'A')]);
+    assert.deepEqual(udp.answers, parse(tcp!).answers);
+    assert.equal(udp.answers[0]?.address, '10.0.0.1');
+  });
+
+  test('an idle TCP connection is closed after the idle timeout', async (t) => {
+    const server = await dnsServer({ tcpIdleMs: 200 });
+    t.after(() => server.close());
+    const socket = await openConnection(server.port);
+    const started = performance.now();
+    await once(socket, 'close');
+    const lived = performance.now() - started;
+    assert.ok(lived >= 150 && lived < 2_000, `closed after ${Math.round(lived)} ms`);
+  });
+
+  test('TCP connections beyond the bound are refused, the others keep working', async (t) => {
+    const server = await dnsServer({ tcpMaxConnections: 2 });
+    t.after(() => server.close());
+    const first = await openConnection(server.port);
+    const second = await openConnection(server.port);
+    t.after(() => {
+      first.destroy();
+      second.destroy();
+    });
+    const third = connect(server.port, '127.0.0.1');
+    third.on('error', () => {});
+    await once(third, 'close');
+    first.destroy();
+    await sleep(100);
+    const [answer] = await tcpExchange(server.port, [queryPacket('web.service.beacon.internal', 'A')]);
+    assert.equal(parse(answer!).answers[0]?.address, '10.0.0.1', 'a connection is accepted again once one closed');
+  });
+
+  test('a TCP message split across writes is reassembled', async (t) => {
+    const server = await dnsServer();
+    t.after(() => server.close());
+    const socket = await openConnection(server.port);
+    t.after(() => socket.destroy());
+    const query = queryPacket('web.service.beacon.internal', 'A', { id: 77 });
+    const framed = Buffer.concat([Buffer.from([query.length >> 8, query.length & 0xff]), query]);
+    const received = once(socket, 'data');
+    for (const byte of framed) {
+      socket.write(Buffer.from([byte]));
+      await sleep(1);
+    }
+    const [chunk] = (await received) as [Buffer];
+    assert.equal(parse(chunk.subarray(2)).header.id, 77);
+  });
+});
