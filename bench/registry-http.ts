@@ -1,0 +1,196 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../server/paths.js';
+import { heartbeatResponseBytes, readMetric, registerFleet } from './support/beacon-http.js';
+import { beaconStart } from './support/beacon-process.js';
+import { type CpuPlan, onCpu } from './support/cpu.js';
+import { type Fleet, REGISTRATION_BODY } from './support/fleet.js';
+import { type ListeningProcess, withListeningProcess } from './support/listening-process.js';
+import { duringWork } from './support/process-cpu.js';
+import { median } from './support/stats.js';
+import { runWrk, type WrkLoad, type WrkResult } from './support/wrk.js';
+
+export interface HttpBenchSettings {
+  rounds: number;
+  fleet: Fleet;
+  /** Open connections, each with one request in flight (wrk keeps them busy). */
+  connections: number;
+  warmupSeconds: number;
+  heartbeatSeconds: number;
+  registrationSeconds: number;
+  cpus: CpuPlan;
+  /** Where each round's fresh database file goes. */
+  workDir: string;
+}
+
+/** A wrk run, plus the server CPU time each completed request cost (Linux only). */
+export interface LoadResult extends WrkResult {
+  cpuUsPerRequest?: number;
+}
+
+export interface HttpRound {
+  bareHeartbeats: LoadResult;
+  beaconHeartbeats: LoadResult;
+  registrations: LoadResult;
+}
+
+export interface HttpBenchResult {
+  rounds: HttpRound[];
+  responseBytes: { bare: number; beacon: number };
+}
+
+export interface HttpSummary {
+  bareHeartbeats: LoadResult;
+  beaconHeartbeats: LoadResult;
+  registrations: LoadResult;
+  /** Beacon's heartbeat figures over the bare route's. */
+  ratios: HeartbeatRatios;
+}
+
+export interface HeartbeatRatios {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  cpuPerRequest?: number;
+}
+
+const HEARTBEAT_SCRIPT = join(packageRoot, 'bench/wrk/heartbeat.lua');
+const REGISTER_SCRIPT = join(packageRoot, 'bench/wrk/register.lua');
+const BARE_FASTIFY = fileURLToPath(new URL('./bare-fastify.js', import.meta.url));
+
+/**
+ * Heartbeats against Beacon and against a bare fastify route, then Beacon's registration rate.
+ * Each round measures the baseline and Beacon back to back, so the shared machine's noise
+ * lands on both sides of the ratio; every server is a fresh process.
+ */
+export async function benchRegistryHttp(settings: HttpBenchSettings, log: (line: string) => void): Promise<HttpBenchResult> {
+  const rounds: HttpRound[] = [];
+  const responseBytes = { bare: 0, beacon: 0 };
+  for (let round = 1; round <= settings.rounds; round++) {
+    const bare = await measureBareFastify(settings);
+    log(`round ${round}/${settings.rounds}: bare fastify ${describe(bare.heartbeats)}`);
+    const beacon = await measureBeacon(settings, join(settings.workDir, `round-${round}.db`));
+    log(`round ${round}/${settings.rounds}: Beacon heartbeats ${describe(beacon.heartbeats)}; registrations ${describe(beacon.registrations)}`);
+    rounds.push({ bareHeartbeats: bare.heartbeats, beaconHeartbeats: beacon.heartbeats, registrations: beacon.registrations });
+    responseBytes.bare = bare.responseBytes;
+    responseBytes.beacon = beacon.responseBytes;
+  }
+  return { rounds, responseBytes };
+}
+
+/**
+ * Medians over the rounds. Each ratio is the median of the rounds' own ratios: a round's two
+ * runs are back to back, so they share the machine's mood, which a ratio of medians would not.
+ */
+export function summarizeHttp(rounds: readonly HttpRound[]): HttpSummary {
+  const perRound = rounds.map((round) => heartbeatRatios(round));
+  const cpu = perRound.flatMap((ratios) => (ratios.cpuPerRequest === undefined ? [] : [ratios.cpuPerRequest]));
+  return {
+    bareHeartbeats: medianResult(rounds.map((round) => round.bareHeartbeats)),
+    beaconHeartbeats: medianResult(rounds.map((round) => round.beaconHeartbeats)),
+    registrations: medianResult(rounds.map((round) => round.registrations)),
+    ratios: {
+      requestsPerSecond: median(perRound.map((ratios) => ratios.requestsPerSecond)),
+      p50: median(perRound.map((ratios) => ratios.p50)),
+      p99: median(perRound.map((ratios) => ratios.p99)),
+      ...(cpu.length === rounds.length ? { cpuPerRequest: median(cpu) } : {}),
+    },
+  };
+}
+
+export function heartbeatRatios({ bareHeartbeats: bare, beaconHeartbeats: beacon }: HttpRound): HeartbeatRatios {
+  return {
+    requestsPerSecond: beacon.requestsPerSecond / bare.requestsPerSecond,
+    p50: beacon.p50Ms / bare.p50Ms,
+    p99: beacon.p99Ms / bare.p99Ms,
+    ...(bare.cpuUsPerRequest && beacon.cpuUsPerRequest ? { cpuPerRequest: beacon.cpuUsPerRequest / bare.cpuUsPerRequest } : {}),
+  };
+}
+
+async function measureBareFastify(settings: HttpBenchSettings) {
+  const [command, args] = onCpu(settings.cpus.server, process.execPath, [BARE_FASTIFY]);
+  return withListeningProcess(
+    { command, args, listeningLine: /bare fastify listening on (http:\/\/\S+)/, name: 'bare fastify' },
+    async (server) => {
+      const responseBytes = await heartbeatResponseBytes(server.url, settings.fleet);
+      await runWrk(heartbeatLoad(server, settings, settings.warmupSeconds));
+      const heartbeats = await runLoad(server, heartbeatLoad(server, settings, settings.heartbeatSeconds));
+      return { heartbeats, responseBytes };
+    },
+  );
+}
+
+async function measureBeacon(settings: HttpBenchSettings, db: string) {
+  return withListeningProcess(beaconStart(db, settings.cpus.server), async (server) => {
+    await registerFleet(server.url, settings.fleet, settings.connections);
+    const responseBytes = await heartbeatResponseBytes(server.url, settings.fleet);
+    await runWrk(heartbeatLoad(server, settings, settings.warmupSeconds));
+    const heartbeats = await measureBeaconHeartbeats(server, settings);
+    const registrations = await measureRegistrations(server, settings);
+    return { heartbeats, registrations, responseBytes };
+  });
+}
+
+/** Heartbeats spread over the fleet (wrk/heartbeat.lua). A warm-up run lets V8 optimise first. */
+function heartbeatLoad(server: ListeningProcess, settings: HttpBenchSettings, durationSeconds: number): WrkLoad {
+  return {
+    url: server.url,
+    script: HEARTBEAT_SCRIPT,
+    scriptArgs: [String(settings.fleet.instances), String(settings.fleet.services)],
+    connections: settings.connections,
+    durationSeconds,
+    cpu: settings.cpus.loadGenerator,
+  };
+}
+
+/**
+ * wrk's 2xx count only says the server answered; Beacon's own counter says each answer was a
+ * heartbeat of a registered instance. Requests still in flight when wrk stops may be counted by
+ * Beacon and not by wrk, hence the slack of one per connection.
+ */
+async function measureBeaconHeartbeats(server: ListeningProcess, settings: HttpBenchSettings): Promise<LoadResult> {
+  const before = await readMetric(server.url, 'beacon_heartbeats_total');
+  const result = await runLoad(server, heartbeatLoad(server, settings, settings.heartbeatSeconds));
+  const counted = (await readMetric(server.url, 'beacon_heartbeats_total')) - before;
+  if (counted < result.requests || counted > result.requests + settings.connections) {
+    throw new Error(`wrk completed ${result.requests} heartbeats but Beacon counted ${counted}`);
+  }
+  return result;
+}
+
+/** Fresh ids every request (wrk/register.lua), so each one is a durable insert, answered 201. */
+async function measureRegistrations(server: ListeningProcess, settings: HttpBenchSettings): Promise<LoadResult> {
+  const before = await readMetric(server.url, 'beacon_instances');
+  const result = await runLoad(server, {
+    url: server.url,
+    script: REGISTER_SCRIPT,
+    scriptArgs: [String(settings.fleet.services), REGISTRATION_BODY],
+    connections: settings.connections,
+    durationSeconds: settings.registrationSeconds,
+    cpu: settings.cpus.loadGenerator,
+  });
+  const added = (await readMetric(server.url, 'beacon_instances')) - before;
+  if (added < result.requests) throw new Error(`wrk completed ${result.requests} registrations but Beacon holds only ${added} more instances`);
+  return result;
+}
+
+async function runLoad(server: ListeningProcess, load: WrkLoad): Promise<LoadResult> {
+  const { result, cpuMs } = await duringWork(server.pid, () => runWrk(load));
+  return cpuMs === undefined ? result : { ...result, cpuUsPerRequest: (cpuMs * 1000) / result.requests };
+}
+
+function medianResult(results: readonly LoadResult[]): LoadResult {
+  const cpu = results.flatMap((result) => (result.cpuUsPerRequest === undefined ? [] : [result.cpuUsPerRequest]));
+  return {
+    requests: median(results.map((result) => result.requests)),
+    requestsPerSecond: median(results.map((result) => result.requestsPerSecond)),
+    p50Ms: median(results.map((result) => result.p50Ms)),
+    p99Ms: median(results.map((result) => result.p99Ms)),
+    ...(cpu.length === results.length ? { cpuUsPerRequest: median(cpu) } : {}),
+  };
+}
+
+function describe(result: LoadResult): string {
+  const cpu = result.cpuUsPerRequest === undefined ? '' : `, ${result.cpuUsPerRequest.toFixed(1)} µs CPU/request`;
+  return `${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms${cpu}`;
+}

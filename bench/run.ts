@@ -1,0 +1,139 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../server/paths.js';
+import { benchDns, type DnsBenchSettings, summarizeDns } from './dns.js';
+import { DNS_SECTION, renderDnsSection } from './dns-report.js';
+import { benchLivenessFlush } from './liveness-flush.js';
+import { benchRegistryHttp, type HttpBenchSettings, summarizeHttp } from './registry-http.js';
+import { REGISTRY_SECTION, renderSection, updateBenchmarksDoc } from './report.js';
+import { checkDnsTargets, checkTargets } from './targets.js';
+import { type CpuPlan, describeCpuPlan, planCpus } from './support/cpu.js';
+import { dnsperfIsInstalled, DNSPERF } from './support/dnsperf.js';
+import type { Fleet } from './support/fleet.js';
+import { currentLoad, readMachine } from './support/machine.js';
+import { wrkIsInstalled } from './support/wrk.js';
+
+/** The issue's scale: 10,000 instances, 100 services of 100. */
+const FLEET: Fleet = { instances: 10_000, services: 100 };
+
+const DOC = join(packageRoot, 'docs/benchmarks.md');
+
+type Part = 'http' | 'dns';
+
+interface RunContext {
+  rounds: number;
+  seconds: number;
+  cpus: CpuPlan;
+  workDir: string;
+  log: (line: string) => void;
+}
+
+/**
+ * `npm run bench`: every benchmark, then the tables on stdout and in docs/benchmarks.md, each
+ * part in its own marked section. Progress goes to stderr so stdout is the report alone. About
+ * nine minutes with the defaults; BENCH_ROUNDS and BENCH_SECONDS shorten a trial run (the
+ * report states what was used), BENCH_ONLY=http or BENCH_ONLY=dns runs one part.
+ */
+async function main(): Promise<void> {
+  const parts = partsFromEnv();
+  const missing = [
+    ...(parts.includes('http') && !wrkIsInstalled() ? ['wrk is not installed; install it (apt-get install -y wrk)'] : []),
+    ...(parts.includes('dns') && !dnsperfIsInstalled() ? [`dnsperf is not installed (no ${DNSPERF}); install it (apt-get install -y dnsperf)`] : []),
+  ];
+  if (missing.length > 0) {
+    for (const problem of missing) process.stderr.write(`bench: ${problem}\n`);
+    process.stderr.write('bench: run again once installed\n');
+    process.exitCode = 1;
+    return;
+  }
+  const startedAt = Date.now();
+  const workDir = mkdtempSync(join(tmpdir(), 'beacon-bench-'));
+  try {
+    const context: RunContext = {
+      rounds: positiveIntegerFromEnv('BENCH_ROUNDS', 5),
+      seconds: positiveIntegerFromEnv('BENCH_SECONDS', 10),
+      cpus: planCpus(),
+      workDir,
+      log: (line) => process.stderr.write(`[${((Date.now() - startedAt) / 1000).toFixed(0).padStart(3)} s] ${line}\n`),
+    };
+    if (parts.includes('http')) await runRegistryBench(context);
+    if (parts.includes('dns')) await runDnsBench(context);
+    context.log(`done; written to ${DOC}`);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+async function runRegistryBench(context: RunContext): Promise<void> {
+  const loadBefore = currentLoad();
+  const httpSettings: HttpBenchSettings = {
+    rounds: context.rounds,
+    fleet: FLEET,
+    connections: 50,
+    warmupSeconds: 2,
+    heartbeatSeconds: context.seconds,
+    registrationSeconds: 5,
+    cpus: context.cpus,
+    workDir: context.workDir,
+  };
+  context.log(`HTTP: ${httpSettings.rounds} rounds, ${describeCpuPlan(context.cpus)}`);
+  const httpResult = await benchRegistryHttp(httpSettings, context.log);
+  context.log('liveness flush: in-process');
+  // 500 rows a chunk: Housekeeping's default flushChunkRows.
+  const flush = benchLivenessFlush({ fleet: FLEET, chunkRows: 500, repetitions: 5, workDir: context.workDir });
+  const summary = summarizeHttp(httpResult.rounds);
+  const section = renderSection({
+    date: new Date(),
+    machine: readMachine(context.cpus, 'wrk', loadBefore),
+    http: { settings: httpSettings, result: httpResult, summary },
+    flush,
+    targets: checkTargets(summary),
+  });
+  process.stdout.write(`${section}\n\n`);
+  updateBenchmarksDoc(DOC, REGISTRY_SECTION, section);
+}
+
+async function runDnsBench(context: RunContext): Promise<void> {
+  const loadBefore = currentLoad();
+  const settings: DnsBenchSettings = {
+    rounds: context.rounds,
+    durationSeconds: context.seconds,
+    warmupSeconds: 2,
+    outstanding: 100,
+    clients: 4,
+    tcpQueries: 200,
+    registrationConcurrency: 50,
+    cpus: context.cpus,
+    workDir: context.workDir,
+  };
+  context.log(`DNS: ${settings.rounds} rounds, ${describeCpuPlan(context.cpus, 'dnsperf')}`);
+  const result = await benchDns(settings, context.log);
+  const summary = summarizeDns(result.rounds);
+  const section = renderDnsSection({
+    date: new Date(),
+    machine: readMachine(context.cpus, 'dnsperf and the TCP probe', loadBefore),
+    settings,
+    result,
+    summary,
+    targets: checkDnsTargets(summary),
+  });
+  process.stdout.write(`${section}\n`);
+  updateBenchmarksDoc(DOC, DNS_SECTION, section);
+}
+
+function partsFromEnv(): Part[] {
+  const only = process.env.BENCH_ONLY;
+  if (only === undefined || only === '') return ['http', 'dns'];
+  if (only === 'http' || only === 'dns') return [only];
+  throw new Error(`BENCH_ONLY must be http or dns, got ${JSON.stringify(only)}`);
+}
+
+function positiveIntegerFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  if (!/^[1-9]\d*$/.test(raw)) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+await main();

@@ -1,0 +1,24 @@
+import { join } from 'node:path';
+import { packageRoot } from '../../server/paths.js';
+import { onCpu } from './cpu.js';
+import type { ListeningProcess, ProcessStart } from './listening-process.js';
+
+const BEACON_BIN = join(packageRoot, 'bin/beacon.js');
+
+/**
+ * Both listeners' log lines, in either order: group 1 is the HTTP URL, group 2 the DNS port.
+ * Logging stays at info because those lines are info lines, and the only way to learn the ports.
+ */
+const LISTENING = /^(?=[\s\S]*HTTP API listening on (http:\/\/[^\s"]+))(?=[\s\S]*DNS listening on udp:\/\/[^\s"]*:(\d+))/;
+
+/** `beacon server` as a user runs it, on free ports and the given database file, on `cpu`. */
+export function beaconStart(db: string, cpu: number | undefined): ProcessStart {
+  const beaconArgs = [BEACON_BIN, 'server', '--http-port', '0', '--dns-port', '0', '--db', db, '--log-level', 'info'];
+  const [command, args] = onCpu(cpu, process.execPath, beaconArgs);
+  return { command, args, listeningLine: LISTENING, name: 'Beacon' };
+}
+
+/** The UDP and TCP port of a process started with `beaconStart`. */
+export function dnsPortOf(beacon: ListeningProcess): number {
+  return Number(beacon.captures[1]);
+}

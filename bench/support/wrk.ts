@@ -1,0 +1,79 @@
+import { spawnSync } from 'node:child_process';
+import { onCpu } from './cpu.js';
+import { runToExit } from './run-to-exit.js';
+
+export interface WrkLoad {
+  /** Base URL of the server; the Lua script builds each request's path. */
+  url: string;
+  script: string;
+  scriptArgs: readonly string[];
+  connections: number;
+  durationSeconds: number;
+  cpu?: number;
+}
+
+export interface WrkResult {
+  requests: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export class WrkFailure extends Error {}
+
+export function wrkIsInstalled(): boolean {
+  return spawnSync('wrk', ['--version']).error === undefined;
+}
+
+/**
+ * Runs wrk with one thread (its own core) and fixed connections and duration; resolves with the
+ * figures it printed. A run with any non-2xx/3xx answer or socket error is a failure, not a
+ * figure: a fast 404 or a refused connection would flatter the server.
+ */
+export async function runWrk(load: WrkLoad): Promise<WrkResult> {
+  const wrkArgs = [
+    '--threads', '1',
+    '--connections', String(load.connections),
+    '--duration', `${load.durationSeconds}s`,
+    '--latency',
+    '--script', load.script,
+    load.url,
+    '--',
+    ...load.scriptArgs,
+  ];
+  const [command, args] = onCpu(load.cpu, 'wrk', wrkArgs);
+  // wrk stops itself after --duration; the guard only ends a wedged run.
+  const { code, output } = await runToExit(command, args, (load.durationSeconds + 15) * 1000);
+  if (code !== 0) throw new WrkFailure(`wrk exited with ${code}:\n${output}`);
+  return parseWrkOutput(output);
+}
+
+/** Reads wrk 4's text report (run with --latency). */
+export function parseWrkOutput(output: string): WrkResult {
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
+  if (socketErrors && socketErrors.slice(1).some((count) => count !== '0')) {
+    throw new WrkFailure(`wrk saw socket errors (${socketErrors[0]}):\n${output}`);
+  }
+  const failedResponses = /Non-2xx or 3xx responses: (\d+)/.exec(output);
+  if (failedResponses) throw new WrkFailure(`wrk got ${failedResponses[1]} non-2xx/3xx responses:\n${output}`);
+  return {
+    requests: Number(match(output, /(\d+) requests in /, 'request count')),
+    requestsPerSecond: Number(match(output, /Requests\/sec:\s+([\d.]+)/, 'Requests/sec')),
+    p50Ms: latencyMs(output, '50'),
+    p99Ms: latencyMs(output, '99'),
+  };
+}
+
+const MS_PER_UNIT: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+
+function latencyMs(output: string, percentile: string): number {
+  const line = new RegExp(`^\\s*${percentile}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(output);
+  if (!line) throw new WrkFailure(`no ${percentile}% latency in wrk's output (was --latency given?):\n${output}`);
+  return Number(line[1]) * MS_PER_UNIT[line[2]!]!;
+}
+
+function match(output: string, pattern: RegExp, what: string): string {
+  const found = pattern.exec(output);
+  if (!found) throw new WrkFailure(`no ${what} in wrk's output:\n${output}`);
+  return found[1]!;
+}

@@ -1,0 +1,88 @@
+import type { DnsSummary } from './dns.js';
+import { LARGE, SMALL_INSTANCES, WIDE } from './dns-fleet.js';
+import type { HttpSummary } from './registry-http.js';
+
+/** The targets set by the issue that asked for this benchmark. */
+export const TARGETS = {
+  /** Beacon's heartbeat req/s at least this share of the bare fastify route's. */
+  minHeartbeatThroughputRatio: 0.9,
+  /** Beacon's heartbeat p99 at most this multiple of the bare route's p99. */
+  maxHeartbeatP99Ratio: 1.5,
+  minRegistrationsPerSecond: 3000,
+} as const;
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export function checkTargets(summary: HttpSummary): TargetCheck[] {
+  const registrationsPerSecond = summary.registrations.requestsPerSecond;
+  return [
+    {
+      name: 'Heartbeat throughput vs bare fastify',
+      target: `≥ ${TARGETS.minHeartbeatThroughputRatio}×`,
+      measured: `${summary.ratios.requestsPerSecond.toFixed(2)}×`,
+      met: summary.ratios.requestsPerSecond >= TARGETS.minHeartbeatThroughputRatio,
+    },
+    {
+      name: 'Heartbeat p99 vs bare fastify',
+      target: `≤ ${TARGETS.maxHeartbeatP99Ratio}×`,
+      measured: `${summary.ratios.p99.toFixed(2)}×`,
+      met: summary.ratios.p99 <= TARGETS.maxHeartbeatP99Ratio,
+    },
+    {
+      name: 'Registrations',
+      target: `≥ ${TARGETS.minRegistrationsPerSecond.toLocaleString('en-US')}/s`,
+      measured: `${Math.round(registrationsPerSecond).toLocaleString('en-US')}/s`,
+      met: registrationsPerSecond >= TARGETS.minRegistrationsPerSecond,
+    },
+  ];
+}
+
+/** The targets set by the issue that asked for the DNS benchmark. */
+export const DNS_TARGETS = {
+  /** Beacon's QPS at least this share of the raw node:dgram responder's. */
+  minCeilingRatio: 0.9,
+  /** QPS with 100,000 instances at least this share of the QPS with 100. */
+  minLargeRegistryRatio: 0.9,
+  /** The 1,000-instance SRV answer over TCP, median round trip (Consul: ~80 ms, its #4036). */
+  maxWideTcpMs: 5,
+  /** p99 at half Beacon's peak rate. */
+  maxHalfRateP99Ms: 1,
+} as const;
+
+export function checkDnsTargets(summary: DnsSummary): TargetCheck[] {
+  const { ratios, tcp } = summary;
+  const p99 = summary.halfRate.beacon.p99Ms ?? Number.POSITIVE_INFINITY;
+  // The ceiling's p99 in the same runs shows how much of the tail is the machine's own.
+  const ceilingP99 = summary.halfRate.ceiling.p99Ms ?? Number.NaN;
+  return [
+    {
+      name: 'QPS vs the Node ceiling',
+      target: `≥ ${DNS_TARGETS.minCeilingRatio}×`,
+      measured: `${ratios.beaconQps.toFixed(2)}×`,
+      met: ratios.beaconQps >= DNS_TARGETS.minCeilingRatio,
+    },
+    {
+      name: `QPS with ${LARGE.instances.toLocaleString('en-US')} instances vs ${SMALL_INSTANCES}`,
+      target: `≥ ${DNS_TARGETS.minLargeRegistryRatio}×`,
+      measured: `${ratios.largeQps.toFixed(2)}×`,
+      met: ratios.largeQps >= DNS_TARGETS.minLargeRegistryRatio,
+    },
+    {
+      name: `${WIDE.instances.toLocaleString('en-US')}-instance SRV over TCP (median round trip)`,
+      target: `≤ ${DNS_TARGETS.maxWideTcpMs} ms`,
+      measured: `${tcp.medianMs.toFixed(2)} ms (p99 ${tcp.p99Ms.toFixed(2)} ms)`,
+      met: tcp.medianMs <= DNS_TARGETS.maxWideTcpMs,
+    },
+    {
+      name: 'p99 at half the peak rate',
+      target: `≤ ${DNS_TARGETS.maxHalfRateP99Ms} ms`,
+      measured: `${p99.toFixed(2)} ms (ceiling ${ceilingP99.toFixed(2)} ms)`,
+      met: p99 <= DNS_TARGETS.maxHalfRateP99Ms,
+    },
+  ];
+}
