@@ -2,14 +2,19 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as MetricsRe
 import type { HealthStatus } from './registry/instance.js';
 import type { RegistryEvents } from './registry/registry.js';
 
-/** Label children looked up once and kept (see httpObservers). */
-function labelled() {
-  const children = new Map<string, unknown>();
-  return <T>(key: string, make: () => T): T => {
-    let found = children.get(key) as T | undefined;
-    if (found === undefined) children.set(key, (found = make()));
-    return found;
-  };
+/** A counter whose values live in `tally` (keys: label values joined by spaces), read when scraped. */
+function tallied(registry: MetricsRegistry, tally: Map<string, number>, options: { name: string; help: string; labelNames: string[] }) {
+  return new Counter({
+    ...options,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [key, value] of tally) {
+        const values = key.split(' ');
+        this.inc(Object.fromEntries(options.labelNames.map((label, i) => [label, values[i]!])), value);
+      }
+    },
+  });
 }
 
 const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' };
@@ -62,29 +67,36 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly dnsQueries = new Counter({
+  /**
+   * DNS answers are tallied in plain numbers and handed to prom-client at scrape time: even a
+   * kept label child hashes its labels on every `inc` (0.6 µs of a 17 µs query, profiled).
+   */
+  private readonly dnsTallies = {
+    responses: new Map<string, number>(),
+    truncated: new Map<string, number>(),
+    dropped: new Map<string, number>(),
+    failures: new Map<string, number>(),
+  };
+
+  readonly dnsQueries = tallied(this.registry, this.dnsTallies.responses, {
     name: 'beacon_dns_responses_total',
     help: 'DNS answers sent, by transport and rcode (FORMERR, NOTIMP and REFUSED count bad or foreign queries)',
-    labelNames: ['transport', 'rcode'] as const,
-    registers: [this.registry],
+    labelNames: ['transport', 'rcode'],
   });
-  readonly dnsTruncated = new Counter({
+  readonly dnsTruncated = tallied(this.registry, this.dnsTallies.truncated, {
     name: 'beacon_dns_truncated_total',
     help: 'DNS answers cut to fit the size limit, with TC set',
-    labelNames: ['transport'] as const,
-    registers: [this.registry],
+    labelNames: ['transport'],
   });
-  readonly dnsDropped = new Counter({
+  readonly dnsDropped = tallied(this.registry, this.dnsTallies.dropped, {
     name: 'beacon_dns_dropped_total',
     help: 'DNS packets dropped unanswered: no readable header, or a response instead of a query',
-    labelNames: ['transport'] as const,
-    registers: [this.registry],
+    labelNames: ['transport'],
   });
-  readonly dnsFailures = new Counter({
+  readonly dnsFailures = tallied(this.registry, this.dnsTallies.failures, {
     name: 'beacon_dns_failures_total',
     help: 'DNS queries whose answer failed inside Beacon (answered SERVFAIL); a bug if not zero',
-    labelNames: ['transport'] as const,
-    registers: [this.registry],
+    labelNames: ['transport'],
   });
 
   /**
@@ -106,16 +118,21 @@ export class Metrics {
     };
   }
 
-  /** Per-query counting for the DNS hot path, children kept as for HTTP. */
+  /** Per-query counting for the DNS hot path: plain numbers, read at scrape time. */
   dnsCounters() {
-    const child = labelled();
+    const { responses, truncated, dropped, failures } = this.dnsTallies;
+    const add = (tally: Map<string, number>, key: string) => tally.set(key, (tally.get(key) ?? 0) + 1);
+    // Keys are `transport` or `transport rcode`, split back into labels at scrape time.
+    const rcodeKeys = { udp: new Map<number, string>(), tcp: new Map<number, string>() };
     return {
-      answered: (transport: string, rcode: number, truncated: boolean) => {
-        child(`${transport}/${rcode}`, () => this.dnsQueries.labels(transport, RCODE_NAMES[rcode] ?? String(rcode))).inc();
-        if (truncated) child(`${transport}/tc`, () => this.dnsTruncated.labels(transport)).inc();
+      answered: (transport: 'udp' | 'tcp', rcode: number, wasTruncated: boolean) => {
+        let key = rcodeKeys[transport].get(rcode);
+        if (key === undefined) rcodeKeys[transport].set(rcode, (key = `${transport} ${RCODE_NAMES[rcode] ?? rcode}`));
+        add(responses, key);
+        if (wasTruncated) add(truncated, transport);
       },
-      dropped: (transport: string) => child(`${transport}/dropped`, () => this.dnsDropped.labels(transport)).inc(),
-      failed: (transport: string) => child(`${transport}/failed`, () => this.dnsFailures.labels(transport)).inc(),
+      dropped: (transport: 'udp' | 'tcp') => add(dropped, transport),
+      failed: (transport: 'udp' | 'tcp') => add(failures, transport),
     };
   }
 

@@ -30,15 +30,50 @@ export interface InstanceRecords {
 /** Where the target name starts within `srv`: TYPE, CLASS, TTL, RDLENGTH, priority, weight, port. */
 export const SRV_TARGET_OFFSET = 2 + 2 + 4 + 2 + 6;
 
-export interface ServiceRecords {
-  /** The registry's change index for the service when this was built. */
-  index: number;
-  /** Whether the service has any instance at all, healthy or not (NXDOMAIN vs no data). */
-  exists: boolean;
-  /** Every tag carried by any of its instances: tag names exist even with nothing healthy. */
-  tags: ReadonlySet<string>;
-  /** The healthy instances (passing and warning), maintenance and critical left out. */
-  healthy: readonly InstanceRecords[];
+/** The records one kind of question is answered from: passing ones first, then warning ones. */
+export interface Selection {
+  passing: readonly InstanceRecords[];
+  warning: readonly InstanceRecords[];
+  /** No two entries share a target, so additional records need no de-duplication. */
+  distinctTargets: boolean;
+}
+
+/** Which addresses a question wants: any (SRV), IPv4 (A) or IPv6 (AAAA). */
+export type Family = 0 | 4 | 6;
+
+export class ServiceRecords {
+  private readonly selections = new Map<string, Map<Family, Selection>>();
+
+  constructor(
+    /** The registry's change index for the service when this was built. */
+    readonly index: number,
+    /** Whether the service has any instance at all, healthy or not (NXDOMAIN vs no data). */
+    readonly exists: boolean,
+    /** Every tag carried by any of its instances: tag names exist even with nothing healthy. */
+    readonly tags: ReadonlySet<string>,
+    /** The healthy instances (passing and warning), maintenance and critical left out. */
+    readonly healthy: readonly InstanceRecords[],
+  ) {}
+
+  /**
+   * The healthy records carrying `tag` ('' for any) of one family, filtered once per service
+   * version and kept, so a query filters nothing.
+   */
+  select(tag: string, family: Family): Selection {
+    let byFamily = this.selections.get(tag);
+    if (!byFamily) this.selections.set(tag, (byFamily = new Map()));
+    let selection = byFamily.get(family);
+    if (!selection) {
+      const chosen = this.healthy.filter((entry) => (tag === '' || entry.tags.includes(tag)) && (family === 0 || entry.family === family));
+      selection = {
+        passing: chosen.filter((entry) => entry.priority === 1),
+        warning: chosen.filter((entry) => entry.priority === 2),
+        distinctTargets: new Set(chosen.map((entry) => entry.target)).size === chosen.length,
+      };
+      byFamily.set(family, selection);
+    }
+    return selection;
+  }
 }
 
 export class ZoneRecords {
@@ -79,7 +114,7 @@ export class ZoneRecords {
       if (status !== 'passing' && status !== 'warning') continue;
       healthy.push(this.recordsOf(instance, status === 'passing' ? 1 : 2));
     }
-    return { index, exists, tags, healthy };
+    return new ServiceRecords(index, exists, tags, healthy);
   }
 
   private recordsOf(instance: Readonly<InstanceRecord>, priority: 1 | 2): InstanceRecords {

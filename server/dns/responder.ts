@@ -44,14 +44,17 @@ export class Responder {
   constructor(private readonly options: ResponderOptions) {
     const { zone, ttl } = options;
     const soaNames = Buffer.concat([encodeName(zone.nameserver), encodeName(zone.hostmaster)]);
+    let last: { serial: number; tail: Buffer } | undefined;
     this.soaTail = (serial) => {
+      if (last?.serial === serial) return last.tail;
       const numbers = Buffer.alloc(20);
       numbers.writeUInt32BE(serial >>> 0, 0);
       numbers.writeUInt32BE(3600, 4); // refresh
       numbers.writeUInt32BE(600, 8); // retry
       numbers.writeUInt32BE(86_400, 12); // expire
       numbers.writeUInt32BE(ttl, 16); // minimum: the negative-caching TTL (RFC 2308)
-      return resourceTail(TYPE.SOA, ttl, Buffer.concat([soaNames, numbers]));
+      last = { serial, tail: resourceTail(TYPE.SOA, ttl, Buffer.concat([soaNames, numbers])) };
+      return last.tail;
     };
     this.nsTail = resourceTail(TYPE.NS, ttl, encodeName(zone.nameserver));
     const address = options.nameserverAddress;
@@ -72,14 +75,15 @@ export class Responder {
     }
     const { question } = query;
     if (question.qclass !== CLASS_IN && question.qclass !== CLASS_ANY) return message.finish(RCODE.REFUSED, question, false);
-    const name = this.options.zone.classify(question.labels);
+    const { name, apexOffset } = this.options.zone.classify(question.key);
     if (name.kind === 'outside') return message.finish(RCODE.REFUSED, question, false);
     message.question(question);
-    const rcode = this.answer(message, name, question);
+    const rcode = this.answer(message, name, question, 0xc000 | (HEADER_LENGTH + apexOffset));
     return message.finish(rcode, undefined, true);
   }
 
-  private answer(message: MessageWriter, name: ZoneName, question: Question): number {
+  /** `apex` is a compression pointer to the zone's name inside the question, for the SOA. */
+  private answer(message: MessageWriter, name: ZoneName, question: Question, apex: number): number {
     const { type } = question;
     switch (name.kind) {
       case 'apex':
@@ -91,86 +95,83 @@ export class Responder {
           message.answer(POINTER_TO_QUESTION, this.nsTail);
           return RCODE.NOERROR;
         }
-        return this.noData(message, question);
+        return this.noData(message, apex);
       case 'nameserver':
         if (this.nameserverRecord?.type === type) {
           message.answer(POINTER_TO_QUESTION, this.nameserverRecord.tail);
           return RCODE.NOERROR;
         }
-        return this.noData(message, question);
+        return this.noData(message, apex);
       case 'address':
         if ((type === TYPE.A && name.family === 4) || (type === TYPE.AAAA && name.family === 6)) {
           message.answer(POINTER_TO_QUESTION, this.options.records.addressRecord(name.address, name.family));
           return RCODE.NOERROR;
         }
-        return this.noData(message, question);
+        return this.noData(message, apex);
       case 'empty':
-        return this.noData(message, question);
+        return this.noData(message, apex);
       case 'service':
-        return this.answerService(message, name, question);
+        return this.answerService(message, name, type, apex);
       default:
-        this.authority(message, question);
+        this.authority(message, apex);
         return RCODE.NXDOMAIN;
     }
   }
 
-  private answerService(message: MessageWriter, name: Extract<ZoneName, { kind: 'service' }>, question: Question): number {
+  private answerService(message: MessageWriter, name: Extract<ZoneName, { kind: 'service' }>, type: number, apex: number): number {
     const records = this.options.records.service(name.service);
     if (!records.exists || (name.tag !== undefined && !records.tags.has(name.tag))) {
-      this.authority(message, question);
+      this.authority(message, apex);
       return RCODE.NXDOMAIN;
     }
-    const { type } = question;
     const wantsSrv = type === TYPE.SRV || type === TYPE.ANY;
-    const family = type === TYPE.A ? 4 : type === TYPE.AAAA ? 6 : undefined;
+    const family = wantsSrv ? 0 : type === TYPE.A ? 4 : type === TYPE.AAAA ? 6 : undefined;
     // The RFC 2782 form names a service location: SRV only.
-    if (!wantsSrv && (family === undefined || name.rfc2782)) return this.noData(message, question);
-
-    const tag = name.tag;
-    const chosen = records.healthy.filter((entry) => (tag === undefined || entry.tags.includes(tag)) && (wantsSrv || entry.family === family));
-    if (chosen.length === 0) return this.noData(message, question);
-    const ordered = servingOrder(chosen);
+    if (family === undefined || (!wantsSrv && name.rfc2782)) return this.noData(message, apex);
+    const selection = records.select(name.tag ?? '', family);
+    if (selection.passing.length + selection.warning.length === 0) return this.noData(message, apex);
+    // Passing before warning (priority 1, 2), each in weighted random order, fresh per query.
+    const ordered = [weightedOrder(selection.passing), weightedOrder(selection.warning)];
     if (!wantsSrv) {
-      for (const entry of ordered) if (!message.answer(POINTER_TO_QUESTION, entry.address)) break;
+      for (const group of ordered) for (const entry of group) if (message.answer(POINTER_TO_QUESTION, entry.address) === false) return RCODE.NOERROR;
       return RCODE.NOERROR;
     }
-    const targets: Array<{ at: number; entry: InstanceRecords }> = [];
-    for (const entry of ordered) {
-      const start = message.answer(POINTER_TO_QUESTION, entry.srv);
-      if (start === false) break;
-      targets.push({ at: start + 2 + SRV_TARGET_OFFSET, entry });
+    const targetsAt: number[] = [];
+    for (const group of ordered) {
+      for (const entry of group) {
+        const start = message.answer(POINTER_TO_QUESTION, entry.srv);
+        if (start === false) break;
+        targetsAt.push(start + 2 + SRV_TARGET_OFFSET);
+      }
     }
-    const written = new Set<string>();
-    for (const { at, entry } of targets) {
-      if (written.has(entry.target)) continue;
-      written.add(entry.target);
-      // The owner is the SRV target: a pointer to it where one can reach (14 bits), else the name.
-      const owner = at < 0x4000 ? 0xc000 | at : entry.srv.subarray(SRV_TARGET_OFFSET);
-      // Additional records are a courtesy: when they do not fit they are left out, without TC.
-      if (!message.additional(owner, entry.address)) break;
+    const written = selection.distinctTargets ? undefined : new Set<string>();
+    let i = 0;
+    for (const group of ordered) {
+      for (const entry of group) {
+        if (i >= targetsAt.length) return RCODE.NOERROR;
+        const at = targetsAt[i++]!;
+        if (written) {
+          if (written.has(entry.target)) continue;
+          written.add(entry.target);
+        }
+        // The owner is the SRV target: a pointer to it where one can reach (14 bits), else the name.
+        const owner = at < 0x4000 ? 0xc000 | at : entry.srv.subarray(SRV_TARGET_OFFSET);
+        // Additional records are a courtesy: when they do not fit they are left out, without TC.
+        if (!message.additional(owner, entry.address)) return RCODE.NOERROR;
+      }
     }
     return RCODE.NOERROR;
   }
 
-  private noData(message: MessageWriter, question: Question): number {
-    this.authority(message, question);
+  private noData(message: MessageWriter, apex: number): number {
+    this.authority(message, apex);
     return RCODE.NOERROR;
   }
 
-  /** The SOA in the authority section of a negative answer (RFC 2308), its owner pointing into the question. */
-  private authority(message: MessageWriter, question: Question): void {
-    const inside = question.labels.length - this.options.zone.labels.length;
-    let apexOffset = HEADER_LENGTH;
-    for (let i = 0; i < inside; i++) apexOffset += question.labels[i]!.length + 1;
-    message.authority(0xc000 | apexOffset, this.soaTail(this.options.serial()));
+  /** The SOA in the authority section of a negative answer (RFC 2308). */
+  private authority(message: MessageWriter, apex: number): void {
+    message.authority(apex, this.soaTail(this.options.serial()));
   }
-}
-
-/** Passing before warning (priority 1, 2), each in weighted random order, fresh per query. */
-function servingOrder(entries: readonly InstanceRecords[]): InstanceRecords[] {
-  const passing = entries.filter((entry) => entry.priority === 1);
-  if (passing.length === entries.length) return weightedOrder(entries);
-  return [...weightedOrder(passing), ...weightedOrder(entries.filter((entry) => entry.priority === 2))];
 }
 
 function udpLimit(edns: Edns | undefined, udpMax: number): number {

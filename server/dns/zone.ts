@@ -21,10 +21,20 @@ export type ZoneName =
   | { kind: 'address'; address: string; family: 4 | 6 }
   | { kind: 'unknown' };
 
+export interface Classified {
+  name: ZoneName;
+  /** Where the zone's apex starts within the question name: the SOA's owner points there. */
+  apexOffset: number;
+}
+
+/** Distinct names remembered; past that the cache starts over (random names cannot grow it). */
+const CACHE_LIMIT = 10_000;
+
 export class Zone {
   readonly labels: string[];
   readonly nameserver: string[];
   readonly hostmaster: string[];
+  private readonly cache = new Map<string, Classified>();
 
   constructor(readonly domain: string) {
     this.labels = domain.split('.');
@@ -32,34 +42,61 @@ export class Zone {
     this.hostmaster = ['hostmaster', ...this.labels];
   }
 
-  classify(asked: readonly string[]): ZoneName {
-    const labels = asked.map((label) => label.toLowerCase());
+  /** Classifies a question name given as its lower-cased wire form (Question.key). */
+  classify(key: string): Classified {
+    let classified = this.cache.get(key);
+    if (!classified) {
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      classified = this.classifyLabels(wireLabels(key));
+      this.cache.set(key, classified);
+    }
+    return classified;
+  }
+
+  private classifyLabels(labels: readonly string[]): Classified {
     const inside = labels.length - this.labels.length;
-    if (inside < 0) return { kind: 'outside' };
+    let apexOffset = 0;
+    for (let i = 0; i < inside; i++) apexOffset += labels[i]!.length + 1;
+    const at = (name: ZoneName): Classified => ({ name, apexOffset });
+    if (inside < 0) return at({ kind: 'outside' });
     for (let i = 0; i < this.labels.length; i++) {
-      if (labels[inside + i] !== this.labels[i]) return { kind: 'outside' };
+      if (labels[inside + i] !== this.labels[i]) return at({ kind: 'outside' });
     }
     const name = labels.slice(0, inside);
-    if (name.length === 0) return { kind: 'apex' };
+    if (name.length === 0) return at({ kind: 'apex' });
     const [first, second] = name;
     const last = name[name.length - 1];
     if (name.length === 1) {
-      if (first === 'service' || first === 'addr') return { kind: 'empty' };
-      if (first === 'ns') return { kind: 'nameserver' };
-      return { kind: 'unknown' };
+      if (first === 'service' || first === 'addr') return at({ kind: 'empty' });
+      if (first === 'ns') return at({ kind: 'nameserver' });
+      return at({ kind: 'unknown' });
     }
-    if (last === 'addr' && name.length === 2) return parseAddressLabel(first!);
-    if (last !== 'service' || name.length > 3) return { kind: 'unknown' };
-    if (name.length === 2) return { kind: 'service', service: first!, rfc2782: false };
+    if (last === 'addr' && name.length === 2) return at(parseAddressLabel(first!));
+    if (last !== 'service' || name.length > 3) return at({ kind: 'unknown' });
+    if (name.length === 2) return at({ kind: 'service', service: first!, rfc2782: false });
     if (first!.startsWith('_') && second!.startsWith('_')) {
       const service = first!.slice(1);
       const protocolOrTag = second!.slice(1);
-      return protocolOrTag === 'tcp'
-        ? { kind: 'service', service, rfc2782: true }
-        : { kind: 'service', service, tag: protocolOrTag, rfc2782: true };
+      return at(
+        protocolOrTag === 'tcp'
+          ? { kind: 'service', service, rfc2782: true }
+          : { kind: 'service', service, tag: protocolOrTag, rfc2782: true },
+      );
     }
-    return { kind: 'service', service: second!, tag: first!, rfc2782: false };
+    return at({ kind: 'service', service: second!, tag: first!, rfc2782: false });
   }
+}
+
+/** The labels of a wire-form name string (length-prefixed labels ending in an empty one). */
+export function wireLabels(key: string): string[] {
+  const labels: string[] = [];
+  for (let offset = 0; offset < key.length; ) {
+    const length = key.charCodeAt(offset);
+    if (length === 0) break;
+    labels.push(key.slice(offset + 1, offset + 1 + length));
+    offset += 1 + length;
+  }
+  return labels;
 }
 
 /** Labels of the name an SRV record targets for an address: it resolves by itself. */

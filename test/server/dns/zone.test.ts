@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { encodeName } from '../../../server/dns/message.js';
 import { weightedOrder } from '../../../server/dns/weighted-order.js';
 import { addressLabel, ipv6Bytes, Zone } from '../../../server/dns/zone.js';
 
 describe('zone names', () => {
   const zone = new Zone('beacon.internal');
-  const classify = (name: string) => zone.classify(name.split('.').filter(Boolean));
+  const classify = (name: string) => zone.classify(encodeName(name.split('.').filter(Boolean)).toString('latin1').toLowerCase()).name;
 
   test('classifies every name form once, case-insensitively', () => {
     assert.deepEqual(classify('WEB.service.Beacon.Internal'), { kind: 'service', service: 'web', rfc2782: false });
@@ -21,6 +22,13 @@ describe('zone names', () => {
     assert.deepEqual(classify('internal'), { kind: 'outside' });
     assert.deepEqual(classify('beacon.internal.evil'), { kind: 'outside' });
     assert.deepEqual(classify('xbeacon.internal'), { kind: 'outside' });
+  });
+
+  test('the apex offset points at the zone inside the question name, and results are cached', () => {
+    const key = encodeName(['blue', 'web', 'service', 'beacon', 'internal']).toString('latin1');
+    const first = zone.classify(key);
+    assert.equal(first.apexOffset, 5 + 4 + 8);
+    assert.equal(zone.classify(key), first, 'the same object: classified once');
   });
 
   test('address labels round-trip IPv4 and every IPv6 spelling', () => {
