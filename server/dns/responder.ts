@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { BADVERS, CLASS_ANY, CLASS_IN, encodeName, type Edns, HEADER_LENGTH, parseQuery, type Question, RCODE, TYPE } from './message.js';
-import { type InstanceRecords, resourceTail, SRV_TARGET_OFFSET, type ZoneRecords } from './records.js';
+import { resourceTail, SRV_TARGET_OFFSET, type ZoneRecords } from './records.js';
 import { weightedOrder } from './weighted-order.js';
 import type { Zone, ZoneName } from './zone.js';
 
