@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +9,7 @@ import { Metrics } from '../../../server/metrics.js';
 import { InstanceRegistration } from '../../../server/registry/instance.js';
 import { Registry } from '../../../server/registry/registry.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
+import { tempDir } from '../../support/temp.js';
 
 /**
  * Bad input gets a 4xx JSON error whose `message` names the field, never a 500, and changes
@@ -204,15 +203,13 @@ function headersOf(row: BadRequest, payload: string | undefined): Record<string,
 }
 
 describe('bad input to the HTTP API', () => {
-  let dir: string;
   let store: SqliteStore;
   let registry: Registry;
   let app: FastifyInstance;
   const clock = new ManualClock();
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'beacon-bad-input-'));
-    store = new SqliteStore({ path: join(dir, 'beacon.db') });
+    store = new SqliteStore({ path: join(tempDir({ after }), 'beacon.db') });
     registry = new Registry({ store, clock });
     app = await buildApp({ registry, metrics: new Metrics(), logLevel: false });
     const seed = (id: string, fields: Record<string, unknown>) =>
@@ -228,7 +225,6 @@ describe('bad input to the HTTP API', () => {
   after(async () => {
     await app?.close();
     store?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('the table covers at least 40 bad requests', () => {
