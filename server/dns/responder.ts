@@ -131,34 +131,31 @@ export class Responder {
     const selection = records.select(name.tag ?? '', family);
     if (selection.passing.length + selection.warning.length === 0) return this.noData(message, apex);
     // Passing before warning (priority 1, 2), each in weighted random order, fresh per query.
-    const ordered = [weightedOrder(selection.passing), weightedOrder(selection.warning)];
+    const passing = weightedOrder(selection.passing);
+    const warning = weightedOrder(selection.warning);
+    const count = passing.length + warning.length;
+    const entryAt = (i: number) => (i < passing.length ? passing[i]! : warning[i - passing.length]!);
     if (!wantsSrv) {
-      for (const group of ordered) for (const entry of group) if (message.answer(POINTER_TO_QUESTION, entry.address) === false) return RCODE.NOERROR;
+      for (let i = 0; i < count; i++) if (message.answer(POINTER_TO_QUESTION, entryAt(i).address) === false) break;
       return RCODE.NOERROR;
     }
-    const targetsAt: number[] = [];
-    for (const group of ordered) {
-      for (const entry of group) {
-        const start = message.answer(POINTER_TO_QUESTION, entry.srv);
-        if (start === false) break;
-        targetsAt.push(start + 2 + SRV_TARGET_OFFSET);
+    let written = 0;
+    const firstSrv = message.offset;
+    for (; written < count; written++) if (message.answer(POINTER_TO_QUESTION, entryAt(written).srv) === false) break;
+    // Each SRV record written is pointer + srv bytes long, so the targets' offsets follow.
+    const seen = selection.distinctTargets ? undefined : new Set<string>();
+    for (let i = 0, at = firstSrv + 2 + SRV_TARGET_OFFSET; i < written; i++) {
+      const entry = entryAt(i);
+      const target = at;
+      at += 2 + entry.srv.length;
+      if (seen) {
+        if (seen.has(entry.target)) continue;
+        seen.add(entry.target);
       }
-    }
-    const written = selection.distinctTargets ? undefined : new Set<string>();
-    let i = 0;
-    for (const group of ordered) {
-      for (const entry of group) {
-        if (i >= targetsAt.length) return RCODE.NOERROR;
-        const at = targetsAt[i++]!;
-        if (written) {
-          if (written.has(entry.target)) continue;
-          written.add(entry.target);
-        }
-        // The owner is the SRV target: a pointer to it where one can reach (14 bits), else the name.
-        const owner = at < 0x4000 ? 0xc000 | at : entry.srv.subarray(SRV_TARGET_OFFSET);
-        // Additional records are a courtesy: when they do not fit they are left out, without TC.
-        if (!message.additional(owner, entry.address)) return RCODE.NOERROR;
-      }
+      // The owner is the SRV target: a pointer to it where one can reach (14 bits), else the name.
+      const owner = target < 0x4000 ? 0xc000 | target : entry.srv.subarray(SRV_TARGET_OFFSET);
+      // Additional records are a courtesy: when they do not fit they are left out, without TC.
+      if (!message.additional(owner, entry.address)) break;
     }
     return RCODE.NOERROR;
   }
@@ -186,7 +183,8 @@ function udpLimit(edns: Edns | undefined, udpMax: number): number {
  */
 class MessageWriter {
   private readonly buffer: Buffer;
-  private offset = HEADER_LENGTH;
+  /** Where the next record goes. */
+  offset = HEADER_LENGTH;
   private readonly limit: number;
   private counts = { question: 0, answer: 0, authority: 0, additional: 0 };
   private truncated = false;

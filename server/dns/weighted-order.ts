@@ -6,8 +6,8 @@
  * answers. Weight 0 goes after every weighted entry, in random order (RFC 2782: "a very
  * small chance of being selected").
  */
-export function weightedOrder<T extends { weight: number }>(entries: readonly T[], random: () => number = Math.random): T[] {
-  if (entries.length <= 1) return entries.slice();
+export function weightedOrder<T extends { weight: number }>(entries: readonly T[], random: () => number = Math.random): readonly T[] {
+  if (entries.length <= 1) return entries; // nothing to order, nothing to copy
   // The common small cases without the keyed sort (it allocated ~1 KB a query, measured).
   if (entries.length === 2) {
     const [a, b] = entries as [T, T];
