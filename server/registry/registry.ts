@@ -256,19 +256,19 @@ export class Registry {
     return { expired, removed, more: next !== undefined && next <= now };
   }
 
-  /** When `sweep` next has work, if ever. */
-  nextDeadline(): number | undefined {
-    return this.deadlines.peekTime();
-  }
-
   get pendingLiveness(): number {
     return this.dirtyLiveness.size;
   }
 
   /** Persists up to `maxRows` heartbeat times; returns how many it wrote. */
   flushLiveness(maxRows: number): number {
-    // An instance replaced or removed since was written whole by that durable change.
-    const batch = this.dirtyLiveness.take(maxRows).filter((instance) => this.find(instance.service, instance.id) === instance);
+    const batch: LiveInstance[] = [];
+    while (batch.length < maxRows && this.dirtyLiveness.size > 0) {
+      for (const instance of this.dirtyLiveness.take(maxRows - batch.length)) {
+        // An instance replaced or removed since was written whole by that durable change.
+        if (this.find(instance.service, instance.id) === instance) batch.push(instance);
+      }
+    }
     if (batch.length === 0) return 0;
     try {
       this.store.saveLiveness(batch);

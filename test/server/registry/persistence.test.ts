@@ -108,6 +108,24 @@ describe('registry persistence', () => {
     assert.equal(store.load().instances.find((row) => row.id === 'w3')?.output, 'beat 3');
   });
 
+  test('a re-registration writes its pending heartbeat time at once and leaves the rest to the flush', (t) => {
+    const path = join(tempDir(t), 'beacon.db');
+    const clock = new ManualClock();
+    const { store, registry } = open(path, clock);
+    t.after(() => store.close());
+    for (let i = 0; i < 6; i++) registry.register('web', `w${i}`, registration());
+    clock.advance(1_000);
+    for (let i = 0; i < 6; i++) registry.heartbeat('web', `w${i}`, {});
+    for (let i = 0; i < 3; i++) registry.register('web', `w${i}`, registration({ port: 9000 })); // written whole
+    assert.equal(registry.pendingLiveness, 3, 'the re-registered instances left the backlog');
+    assert.equal(registry.flushLiveness(3), 3);
+    assert.equal(registry.pendingLiveness, 0);
+    assert.deepEqual(
+      store.load().instances.map((row) => row.lastHeartbeatAt === clock.now()),
+      [true, true, true, true, true, true],
+    );
+  });
+
   test('a status change is written before it is acknowledged', (t) => {
     const path = join(tempDir(t), 'beacon.db');
     const clock = new ManualClock();
