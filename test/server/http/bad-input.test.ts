@@ -155,6 +155,8 @@ const cases: BadRequest[] = [
   { name: 'rejects index=-1 with a message naming querystring.index', method: 'GET', url: '/v1/services/web/instances?index=-1', status: 400, message: /^querystring\.index: must be a non-negative integer$/ },
   { name: 'rejects wait=10h with a message naming querystring.wait', method: 'GET', url: '/v1/services/web/instances?index=1&wait=10h', status: 400, message: /^querystring\.wait: must be a duration/ },
   { name: 'rejects wait=301s with a message naming querystring.wait', method: 'GET', url: '/v1/services/web/instances?index=1&wait=301s', status: 400, message: /^querystring\.wait: must be at most 300 seconds$/ },
+  { name: 'rejects a misspelt query parameter (helthy) instead of ignoring the filter', method: 'GET', url: '/v1/services/web/instances?helthy=true', status: 400, message: /^querystring: has unknown field helthy$/ },
+  { name: 'rejects an unknown query parameter on the service list', method: 'GET', url: '/v1/services?tags=blue', status: 400, message: /^querystring: has unknown field tags$/ },
   { name: 'rejects healthy=yes with a message naming querystring.healthy', method: 'GET', url: '/v1/services/web/instances?healthy=yes', status: 400, message: /^querystring\.healthy: must be true or false$/ },
   { name: 'rejects status=bogus with a message naming querystring.status', method: 'GET', url: '/v1/services/web/instances?status=bogus', status: 400, message: /^querystring\.status\.0: must list only passing, warning, critical or maintenance$/ },
   { name: 'rejects tag=UPPER with a message naming querystring.tag', method: 'GET', url: '/v1/services/web/instances?tag=UPPER', status: 400, message: new RegExp(`^querystring\\.tag: ${DNS_LABEL_PROBLEM}`) },
