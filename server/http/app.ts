@@ -1,7 +1,7 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import secureJsonParse from 'secure-json-parse';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, LogController, type onResponseHookHandler } from 'fastify';
 import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Metrics } from '../metrics.js';
 import type { Registry } from '../registry/registry.js';
@@ -53,7 +53,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('registry', options.registry);
   app.decorate('metrics', options.metrics);
   acceptJsonOnly(app);
-  installErrorHandling(app, BODY_LIMIT);
+  installErrorHandling(app, BODY_LIMIT, options.metrics);
   countRequests(app, options.metrics);
   // Blocked queries are answered (with the current list) rather than cut when the server stops.
   app.addHook('preClose', async () => options.registry.releaseWaiters());
@@ -101,10 +101,21 @@ function acceptJsonOnly(app: FastifyInstance): void {
   });
 }
 
+/**
+ * Each route gets its own onResponse hook that already knows the route's URL: reading
+ * `request.routeOptions` per request builds an options object every time, which measured as
+ * the largest single cost of a heartbeat (~15 % of its CPU). Unmatched requests are counted
+ * by the not-found handler (errors.ts).
+ */
 function countRequests(app: FastifyInstance, metrics: Metrics): void {
   const observe = metrics.httpObservers();
-  app.addHook('onResponse', (request, reply, done) => {
-    observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
-    done();
+  app.addHook('onRoute', (route) => {
+    const url = route.url;
+    const count: onResponseHookHandler = (request, reply, done) => {
+      observe(request.method, url, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    };
+    const existing = route.onResponse;
+    route.onResponse = existing === undefined ? [count] : [...(Array.isArray(existing) ? existing : [existing]), count];
   });
 }

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { Metrics } from '../metrics.js';
 import { RegistryError, type RegistryErrorCode } from '../registry/errors.js';
 
 /** Every error the API returns: `message` names the field or the cause. */
@@ -24,13 +25,14 @@ const requestErrors: Record<string, (error: FastifyError, bodyLimit: number) => 
   FST_ERR_CTP_INVALID_JSON_BODY: (error) => `body: is not valid JSON (${error.message})`,
 };
 
-export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+export function installErrorHandling(app: FastifyInstance, bodyLimit: number, metrics: Metrics): void {
+  const observe = metrics.httpObservers();
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof RegistryError) {
       const statusCode = registryStatus[error.code];
       if (statusCode === 503) reply.header('retry-after', '1');
       if (error.code === 'storage_failed') {
-        app.metrics.storageErrors.inc({ operation: 'request' });
+        metrics.storageErrors.inc({ operation: 'request' });
         request.log.error({ err: error.cause }, error.message);
       }
       return reply.code(statusCode).send(errorBody(statusCode, error.message));
@@ -52,6 +54,7 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
   });
 
   app.setNotFoundHandler((request, reply) => {
+    observe(request.method, 'unmatched', 404, reply.elapsedTime / 1000);
     reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`));
   });
 }
