@@ -103,7 +103,9 @@ export class Metrics {
    * Per-request HTTP counting for the hot path: label children are looked up once and kept,
    * since a labelled `inc` or `observe` hashes its labels on every call.
    */
-  httpObservers(): (method: string, route: string, status: number, seconds: number) => void {
+  readonly observeHttp: (method: string, route: string, status: number, seconds: number) => void = this.httpObserver();
+
+  private httpObserver(): (method: string, route: string, status: number, seconds: number) => void {
     // Keyed by the route's own string and the status number: no key is built per request.
     const routes = new Map<string, Map<string, { duration: { observe(v: number): void }; statuses: Map<number, { inc(): void }> }>>();
     return (method, route, status, seconds) => {

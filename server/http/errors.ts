@@ -26,7 +26,6 @@ const requestErrors: Record<string, (error: FastifyError, bodyLimit: number) => 
 };
 
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number, metrics: Metrics): void {
-  const observe = metrics.httpObservers();
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof RegistryError) {
       const statusCode = registryStatus[error.code];
@@ -54,7 +53,7 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number, me
   });
 
   app.setNotFoundHandler((request, reply) => {
-    observe(request.method, 'unmatched', 404, reply.elapsedTime / 1000);
+    metrics.observeHttp(request.method, 'unmatched', 404, reply.elapsedTime / 1000);
     reply.code(404).send(errorBody(404, `no route ${request.method} ${request.url.split('?')[0]}`));
   });
 }

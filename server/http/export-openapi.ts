@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { version } from '../beacon.js';
 import { Metrics } from '../metrics.js';
 import { Registry } from '../registry/registry.js';
@@ -20,6 +21,6 @@ export async function openapiDocument(): Promise<unknown> {
   }
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/dist\//, '/dist/'))) {
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
   process.stdout.write(`${JSON.stringify(await openapiDocument(), null, 2)}\n`);
 }
