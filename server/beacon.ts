@@ -8,7 +8,7 @@ import { type DnsServer, startDnsServer } from './dns/server.js';
 import { Zone } from './dns/zone.js';
 import { Housekeeping, type HousekeepingOptions } from './housekeeping.js';
 import { buildApp } from './http/app.js';
-import { Metrics } from './metrics.js';
+import { Metrics } from './metrics/metrics.js';
 import { packageRoot } from './paths.js';
 import { Registry } from './registry/registry.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';

@@ -3,7 +3,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import secureJsonParse from 'secure-json-parse';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, LogController, type onResponseHookHandler } from 'fastify';
 import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Registry } from '../registry/registry.js';
 import { errorBody, installErrorHandling } from './errors.js';
 import { instanceRoutes } from './routes/instances.js';

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { RegistryError, type RegistryErrorCode } from '../registry/errors.js';
 
 /** Every error the API returns: `message` names the field or the cause. */

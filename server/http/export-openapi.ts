@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { version } from '../beacon.js';
-import { Metrics } from '../metrics.js';
+import { Metrics } from '../metrics/metrics.js';
 import { Registry } from '../registry/registry.js';
 import { systemClock } from '../clock.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';

@@ -8,7 +8,7 @@ import { Responder } from '../../../server/dns/responder.js';
 import { ZoneRecords } from '../../../server/dns/records.js';
 import { startDnsServer } from '../../../server/dns/server.js';
 import { Zone } from '../../../server/dns/zone.js';
-import { Metrics } from '../../../server/metrics.js';
+import { Metrics } from '../../../server/metrics/metrics.js';
 import { parse, queryPacket, tcpExchange, udpExchange } from '../../support/dns.js';
 import { registration, registryWithClock } from '../../support/registry.js';
 

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { ManualClock } from '../../../server/clock.js';
 import { buildApp } from '../../../server/http/app.js';
-import { Metrics } from '../../../server/metrics.js';
+import { Metrics } from '../../../server/metrics/metrics.js';
 import { InstanceRegistration } from '../../../server/registry/instance.js';
 import { Registry } from '../../../server/registry/registry.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';

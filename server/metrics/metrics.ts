@@ -1,6 +1,7 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
-import type { HealthStatus } from './registry/instance.js';
-import type { RegistryEvents } from './registry/registry.js';
+import { collectDefaultMetrics, Counter, Gauge, Registry as MetricsRegistry } from 'prom-client';
+import type { HealthStatus } from '../registry/instance.js';
+import type { RegistryEvents } from '../registry/registry.js';
+import { TalliedHistogram } from './tallied-histogram.js';
 
 /** A counter whose values live in `tally` (keys: label values joined by spaces), read when scraped. */
 function tallied(registry: MetricsRegistry, tally: Map<string, number>, options: { name: string; help: string; labelNames: string[] }) {
@@ -32,23 +33,28 @@ export interface RegistryGauges {
  */
 export class Metrics {
   readonly registry = new MetricsRegistry();
-  readonly httpRequests = new Counter({
+  /** Requests by `method route status`, counted in plain numbers (see observeHttp). */
+  private readonly httpTally = new Map<string, number>();
+  readonly httpRequests = tallied(this.registry, this.httpTally, {
     name: 'beacon_http_requests_total',
     help: 'HTTP requests answered, by method, route and status code',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
+    labelNames: ['method', 'route', 'status'],
   });
-  readonly httpDuration = new Histogram({
-    name: 'beacon_http_request_duration_seconds',
-    help: 'HTTP request latency, by method and route (blocking queries included)',
-    labelNames: ['method', 'route'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
-    registers: [this.registry],
-  });
+  readonly httpDuration = new TalliedHistogram(
+    'beacon_http_request_duration_seconds',
+    'HTTP request latency, by method and route (blocking queries included)',
+    ['method', 'route'],
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
+  );
+  private heartbeatCount = 0;
   readonly heartbeats = new Counter({
     name: 'beacon_heartbeats_total',
     help: 'Heartbeats received for registered instances',
     registers: [this.registry],
+    collect: () => {
+      this.heartbeats.reset();
+      this.heartbeats.inc(this.heartbeatCount);
+    },
   });
   readonly expirations = new Counter({
     name: 'beacon_expirations_total',
@@ -100,23 +106,25 @@ export class Metrics {
   });
 
   /**
-   * Per-request HTTP counting for the hot path: label children are looked up once and kept,
-   * since a labelled `inc` or `observe` hashes its labels on every call.
+   * Per-request HTTP counting for the hot path: plain numbers, read at scrape time. Each
+   * route's counters are found through maps keyed by the route's own string and the status
+   * number, so no key is built per request (prom-client's label children hash their labels on
+   * every call: 4.8% of a heartbeat's CPU, profiled).
    */
   readonly observeHttp: (method: string, route: string, status: number, seconds: number) => void = this.httpObserver();
 
   private httpObserver(): (method: string, route: string, status: number, seconds: number) => void {
-    // Keyed by the route's own string and the status number: no key is built per request.
-    const routes = new Map<string, Map<string, { duration: { observe(v: number): void }; statuses: Map<number, { inc(): void }> }>>();
+    const tally = this.httpTally;
+    const routes = new Map<string, Map<string, { duration: (seconds: number) => void; statusKeys: Map<number, string> }>>();
     return (method, route, status, seconds) => {
       let methods = routes.get(route);
       if (!methods) routes.set(route, (methods = new Map()));
       let entry = methods.get(method);
-      if (!entry) methods.set(method, (entry = { duration: this.httpDuration.labels(method, route), statuses: new Map() }));
-      let counter = entry.statuses.get(status);
-      if (!counter) entry.statuses.set(status, (counter = this.httpRequests.labels(method, route, String(status))));
-      counter.inc();
-      entry.duration.observe(seconds);
+      if (!entry) methods.set(method, (entry = { duration: this.httpDuration.observer({ method, route }), statusKeys: new Map() }));
+      let key = entry.statusKeys.get(status);
+      if (key === undefined) entry.statusKeys.set(status, (key = `${method} ${route} ${status}`));
+      tally.set(key, (tally.get(key) ?? 0) + 1);
+      entry.duration(seconds);
     };
   }
 
@@ -140,12 +148,15 @@ export class Metrics {
 
   /** Hooks the registry core calls; the core itself knows nothing of Prometheus. */
   readonly registryEvents: RegistryEvents = {
-    heartbeat: () => this.heartbeats.inc(),
+    heartbeat: () => {
+      this.heartbeatCount += 1;
+    },
     expired: (count) => this.expirations.inc(count),
     removed: (count) => this.removals.inc(count),
   };
 
   constructor() {
+    this.httpDuration.registerIn(this.registry);
     collectDefaultMetrics({ register: this.registry, prefix: 'beacon_' });
   }
 
