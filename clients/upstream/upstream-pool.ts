@@ -1,0 +1,201 @@
+import { type Clock, systemClock } from '../../server/clock.js';
+import type { Endpoint } from '../balancing/endpoint.js';
+import type { BalancingPolicy } from '../balancing/policy.js';
+import { type BreakerOptions, type BreakerPermit, type BreakerTransition, CircuitBreaker, DEFAULT_BREAKER_OPTIONS } from '../breaker/circuit-breaker.js';
+
+/** Where an instance listens, as the registry lists it. */
+export interface UpstreamAddress {
+  id: string;
+  address: string;
+  port: number;
+  weight: number;
+}
+
+/** One instance traffic can go to: its address, its weight, its load and its breaker. */
+export class Upstream implements Endpoint {
+  /** Requests (or connections) in flight. */
+  active = 0;
+
+  constructor(
+    readonly id: string,
+    readonly address: string,
+    readonly port: number,
+    public weight: number,
+    readonly breaker: CircuitBreaker,
+  ) {}
+
+  /** `host:port`, with IPv6 addresses bracketed as URLs need them. */
+  get hostPort(): string {
+    return this.address.includes(':') ? `[${this.address}]:${this.port}` : `${this.address}:${this.port}`;
+  }
+}
+
+/** A pick: the upstream and the breaker permit its outcome must be reported with. */
+export interface Selection {
+  upstream: Upstream;
+  permit: BreakerPermit;
+  /** Picked in panic mode: breakers were looked past. */
+  panic: boolean;
+}
+
+export type Outcome = 'success' | 'failure' | 'abandoned';
+
+export interface UpstreamPoolOptions {
+  policy: BalancingPolicy<Upstream>;
+  breaker?: BreakerOptions;
+  /**
+   * Envoy's healthy panic threshold (default 0.5): when fewer than this share of the instances
+   * are usable (breaker closed, or half-open with room for a probe), breakers are looked past
+   * and traffic spreads over every instance the registry calls healthy. Better some errors on
+   * all instances than the whole load on the few a burst of failures left standing.
+   */
+  panicThreshold?: number;
+  /**
+   * Envoy's max_ejection_percent (default 0.5): at most this share of the instances may have
+   * an open or half-open breaker; a breaker that would pass it stays closed. At least one
+   * instance may always be ejected.
+   */
+  maxEjectedShare?: number;
+  clock?: Clock;
+  random?: () => number;
+  hooks?: UpstreamPoolHooks;
+}
+
+export interface UpstreamPoolHooks {
+  transition?(transition: BreakerTransition, upstream: Upstream): void;
+  /** A pick made in panic mode. */
+  panicked?(): void;
+  /** A breaker kept closed by the ejection cap. */
+  ejectionRefused?(upstream: Upstream): void;
+  /** An instance that left the set: release whatever was kept for it (connection pools). */
+  removed?(upstream: Upstream): void;
+}
+
+/**
+ * The instances one service's traffic is balanced over: the registry's healthy set (via
+ * `update`), each with a circuit breaker, picked by a balancing policy. Usable in-process as a
+ * library and by `beacon proxy` alike; plain state driven by method calls and a clock.
+ */
+export class UpstreamPool {
+  private upstreams: Upstream[] = [];
+  private readonly candidates: Upstream[] = [];
+  private readonly policy: BalancingPolicy<Upstream>;
+  private readonly breakerOptions: BreakerOptions;
+  private readonly panicThreshold: number;
+  private readonly maxEjectedShare: number;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly hooks: UpstreamPoolHooks;
+  private panicking = false;
+
+  constructor(options: UpstreamPoolOptions) {
+    this.policy = options.policy;
+    this.breakerOptions = options.breaker ?? DEFAULT_BREAKER_OPTIONS;
+    this.panicThreshold = options.panicThreshold ?? 0.5;
+    this.maxEjectedShare = options.maxEjectedShare ?? 0.5;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.hooks = options.hooks ?? {};
+    if (!(this.panicThreshold >= 0 && this.panicThreshold <= 1)) throw new RangeError('panicThreshold must be between 0 and 1');
+    if (!(this.maxEjectedShare >= 0 && this.maxEjectedShare <= 1)) throw new RangeError('maxEjectedShare must be between 0 and 1');
+  }
+
+  /** The current instances, in the registry's order. */
+  get members(): readonly Upstream[] {
+    return this.upstreams;
+  }
+
+  /** Whether the last pick was made in panic mode. */
+  get inPanic(): boolean {
+    return this.panicking;
+  }
+
+  /**
+   * Replaces the set with the registry's healthy instances. An instance that stays (same id,
+   * address and port) keeps its breaker and load; a moved one starts afresh.
+   */
+  update(addresses: readonly UpstreamAddress[]): void {
+    const previous = new Map(this.upstreams.map((upstream) => [upstream.id, upstream]));
+    const next: Upstream[] = [];
+    for (const { id, address, port, weight } of addresses) {
+      const kept = previous.get(id);
+      if (kept && kept.address === address && kept.port === port) {
+        kept.weight = weight;
+        previous.delete(id);
+        next.push(kept);
+      } else {
+        next.push(this.createUpstream(id, address, port, weight));
+      }
+    }
+    this.upstreams = next;
+    for (const gone of previous.values()) this.hooks.removed?.(gone);
+  }
+
+  /**
+   * Picks an instance, leaving out those in `tried` (a retry goes elsewhere). Undefined when
+   * nothing is left. The caller must report the outcome with `release`.
+   */
+  choose(tried: readonly Upstream[] = []): Selection | undefined {
+    const all = this.upstreams;
+    const candidates = this.candidates;
+    candidates.length = 0;
+    let usable = 0;
+    for (const upstream of all) {
+      if (!upstream.breaker.admits) continue;
+      usable += 1;
+      if (!tried.includes(upstream)) candidates.push(upstream);
+    }
+    this.panicking = all.length > 0 && usable < all.length * this.panicThreshold;
+    if (this.panicking) {
+      candidates.length = 0;
+      for (const upstream of all) if (!tried.includes(upstream)) candidates.push(upstream);
+    }
+    const upstream = this.policy.pick(candidates);
+    candidates.length = 0;
+    if (!upstream) return undefined;
+    let permit = upstream.breaker.admit();
+    if (permit === undefined) {
+      // Only in panic mode can the pick be an instance its breaker would refuse.
+      permit = upstream.breaker.bypassPermit;
+    }
+    if (this.panicking) this.hooks.panicked?.();
+    upstream.active += 1;
+    return { upstream, permit, panic: this.panicking };
+  }
+
+  /** Reports how a pick's request ended: its breaker learns from it and the load drops. */
+  release(selection: Selection, outcome: Outcome): void {
+    const { upstream, permit } = selection;
+    upstream.active -= 1;
+    if (outcome === 'success') upstream.breaker.succeeded(permit);
+    else if (outcome === 'failure') upstream.breaker.failed(permit);
+    else upstream.breaker.abandoned(permit);
+  }
+
+  /** Instances whose breaker is not closed. */
+  get ejected(): number {
+    let count = 0;
+    for (const upstream of this.upstreams) if (upstream.breaker.state !== 'closed') count += 1;
+    return count;
+  }
+
+  private createUpstream(id: string, address: string, port: number, weight: number): Upstream {
+    let upstream: Upstream | undefined;
+    const breaker = new CircuitBreaker(
+      this.breakerOptions,
+      this.clock,
+      {
+        transition: (transition) => this.hooks.transition?.(transition, upstream!),
+        mayTrip: () => {
+          const allowed = Math.max(1, Math.floor(this.upstreams.length * this.maxEjectedShare));
+          if (this.ejected < allowed) return true;
+          this.hooks.ejectionRefused?.(upstream!);
+          return false;
+        },
+      },
+      this.random,
+    );
+    upstream = new Upstream(id, address, port, weight, breaker);
+    return upstream;
+  }
+}
