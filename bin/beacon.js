@@ -2,6 +2,7 @@
 // The `beacon` command: dispatches to the compiled subcommands in dist/.
 const commands = {
   server: () => import('../dist/server/main.js'),
+  proxy: () => import('../dist/clients/proxy/main.js'),
 };
 
 const [command, ...args] = process.argv.slice(2);

@@ -1,19 +1,10 @@
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { ConfigError, envName, integerFlag, type FlagTable, parseFlags, usage } from './command-line.js';
 
-/**
- * `beacon server` configuration: flags win over BEACON_* environment variables, which win
- * over the defaults of ../shared/SPEC.md. Every value is checked here, so a bad one stops the
- * server at start with a line that names it.
- */
-const integer = (flag: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `${flag} must be an integer ${min}-${max}`)
-    .transform(Number)
-    .refine((value) => value >= min && value <= max, `${flag} must be an integer ${min}-${max}`);
+export { ConfigError, envName };
 
+/** `beacon server`'s flags, with the defaults of ../shared/SPEC.md. */
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 const settings = {
@@ -22,8 +13,8 @@ const settings = {
     help: 'address the HTTP and DNS listeners bind',
     schema: z.string().refine((value) => isIP(value) !== 0, '--bind must be an IPv4 or IPv6 address'),
   },
-  'http-port': { default: '8500', help: 'HTTP API port (0: any free port)', schema: integer('--http-port', 0, 65535) },
-  'dns-port': { default: '8600', help: 'DNS port, UDP and TCP (0: any free port)', schema: integer('--dns-port', 0, 65535) },
+  'http-port': { default: '8500', help: 'HTTP API port (0: any free port)', schema: integerFlag('--http-port', 0, 65535) },
+  'dns-port': { default: '8600', help: 'DNS port, UDP and TCP (0: any free port)', schema: integerFlag('--dns-port', 0, 65535) },
   db: {
     default: './data/beacon.db',
     help: "SQLite file (created with its folder; ':memory:' for throwaway runs)",
@@ -42,11 +33,11 @@ const settings = {
       .transform((value) => value.toLowerCase().replace(/\.$/, ''))
       .refine((value) => DOMAIN.test(value), '--domain must be a DNS name such as beacon.internal'),
   },
-  'dns-ttl': { default: '5', help: 'TTL (seconds) of positive DNS answers', schema: integer('--dns-ttl', 0, 2_147_483_647) },
+  'dns-ttl': { default: '5', help: 'TTL (seconds) of positive DNS answers', schema: integerFlag('--dns-ttl', 0, 2_147_483_647) },
   'dns-udp-max': {
     default: '1232',
     help: 'largest UDP answer, whatever EDNS size a query offers',
-    schema: integer('--dns-udp-max', 512, 65_535),
+    schema: integerFlag('--dns-udp-max', 512, 65_535),
   },
   'log-level': {
     default: 'info',
@@ -55,17 +46,7 @@ const settings = {
       error: '--log-level must be one of fatal, error, warn, info, debug, trace, silent',
     }),
   },
-} as const;
-
-type Settings = typeof settings;
-type FlagName = keyof Settings;
-
-const ServerConfig = z.object(
-  Object.fromEntries(Object.entries(settings).map(([flag, setting]) => [flag, setting.schema])) as {
-    [K in FlagName]: Settings[K]['schema'];
-  },
-);
-type ParsedFlags = z.infer<typeof ServerConfig>;
+} satisfies FlagTable;
 
 export interface ServerConfig {
   bind: string;
@@ -76,43 +57,13 @@ export interface ServerConfig {
   domain: string;
   dnsTtl: number;
   dnsUdpMax: number;
-  logLevel: ParsedFlags['log-level'];
-}
-
-export class ConfigError extends Error {}
-
-export function envName(flag: string): string {
-  return `BEACON_${flag.toUpperCase().replace(/-/g, '_')}`;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
 /** Returns null when --help was asked for. */
 export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | null {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        ...Object.fromEntries(Object.keys(settings).map((flag) => [flag, { type: 'string' as const }])),
-      },
-    }));
-  } catch (error) {
-    throw new ConfigError((error as Error).message.split('\n')[0]!);
-  }
-  if (values.help) return null;
-  const raw = Object.fromEntries(
-    (Object.keys(settings) as FlagName[]).map((flag) => [flag, values[flag] ?? env[envName(flag)] ?? settings[flag].default]),
-  );
-  const parsed = ServerConfig.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const flag = String(issue.path[0]);
-    const source = values[flag] !== undefined ? '' : env[envName(flag)] !== undefined ? ` (from ${envName(flag)})` : '';
-    throw new ConfigError(`${issue.message}, got ${JSON.stringify(raw[flag])}${source}`);
-  }
-  const flags = parsed.data;
+  const flags = parseFlags(settings, argv, env);
+  if (!flags) return null;
   return {
     bind: flags.bind,
     httpPort: flags['http-port'],
@@ -127,8 +78,5 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
 }
 
 export function serverUsage(): string {
-  const rows = Object.entries(settings).map(
-    ([flag, setting]) => `  --${flag.padEnd(12)} ${setting.help} (default ${setting.default}; env ${envName(flag)})`,
-  );
-  return ['usage: beacon server [flags]', '', ...rows].join('\n');
+  return usage('beacon server [flags]', settings);
 }

@@ -165,11 +165,24 @@ export class UpstreamPool {
 
   /** Reports how a pick's request ended: its breaker learns from it and the load drops. */
   release(selection: Selection, outcome: Outcome): void {
-    const { upstream, permit } = selection;
-    upstream.active -= 1;
-    if (outcome === 'success') upstream.breaker.succeeded(permit);
-    else if (outcome === 'failure') upstream.breaker.failed(permit);
-    else upstream.breaker.abandoned(permit);
+    this.report(selection, outcome);
+    this.finish(selection);
+  }
+
+  /**
+   * Tells the pick's breaker how the instance did, while the work may go on (a TCP connection
+   * is a success once connected, however long it then stays open). Report once per pick.
+   */
+  report(selection: Selection, outcome: Outcome): void {
+    const { breaker } = selection.upstream;
+    if (outcome === 'success') breaker.succeeded(selection.permit);
+    else if (outcome === 'failure') breaker.failed(selection.permit);
+    else breaker.abandoned(selection.permit);
+  }
+
+  /** The pick's work is over: the instance's load drops. Once per pick. */
+  finish(selection: Selection): void {
+    selection.upstream.active -= 1;
   }
 
   /** Instances whose breaker is not closed. */

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { durationMs } from '../duration.js';
 import type { WaitOutcome } from '../registry/change-index.js';
 
 /**
@@ -10,8 +11,6 @@ export const DEFAULT_WAIT_MS = 60_000;
 export const MAX_WAIT_MS = 300_000;
 export const INDEX_HEADER = 'x-beacon-index';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
-
 export const BlockingQuery = z.strictObject({
   index: z
     .string()
@@ -19,13 +18,7 @@ export const BlockingQuery = z.strictObject({
     .transform(Number)
     .optional()
     .describe('Wait until the list\'s X-Beacon-Index passes this value'),
-  wait: z
-    .string()
-    .regex(/^\d{1,9}(ms|s|m)?$/, 'must be a duration such as 30, 30s, 5m or 120000ms (no unit: seconds)')
-    .transform((value) => {
-      const [, amount, unit] = /^(\d+)(ms|s|m)?$/.exec(value)!;
-      return Number(amount) * UNIT_MS[unit ?? 's']!;
-    })
+  wait: durationMs()
     .refine((ms) => ms <= MAX_WAIT_MS, `must be at most ${MAX_WAIT_MS / 1000} seconds`)
     .optional()
     .describe(`How long to wait with index (default ${DEFAULT_WAIT_MS / 1000}s, at most ${MAX_WAIT_MS / 1000}s)`),

@@ -1,22 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry as MetricsRegistry } from 'prom-client';
 import type { HealthStatus } from '../registry/instance.js';
 import type { RegistryEvents } from '../registry/registry.js';
+import { tallied } from './tallied-counter.js';
 import { TalliedHistogram } from './tallied-histogram.js';
-
-/** A counter whose values live in `tally` (keys: label values joined by spaces), read when scraped. */
-function tallied(registry: MetricsRegistry, tally: Map<string, number>, options: { name: string; help: string; labelNames: string[] }) {
-  return new Counter({
-    ...options,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [key, value] of tally) {
-        const values = key.split(' ');
-        this.inc(Object.fromEntries(options.labelNames.map((label, i) => [label, values[i]!])), value);
-      }
-    },
-  });
-}
 
 const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' };
 

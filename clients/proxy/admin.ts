@@ -1,0 +1,65 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { InstanceWatcher } from '../registry/instance-watcher.js';
+import type { UpstreamPool } from '../upstream/upstream-pool.js';
+import { proxyError, sendError } from './proxy-errors.js';
+import type { ProxyConfig } from './proxy-config.js';
+import type { ProxyMetrics } from './proxy-metrics.js';
+
+export interface AdminSources {
+  config: ProxyConfig;
+  pool: UpstreamPool;
+  metrics: ProxyMetrics;
+  watcher: InstanceWatcher;
+  registryReachable(): boolean;
+}
+
+/** What GET /stats answers: the proxy's view of the service, one entry per instance. */
+export function proxyStats({ config, pool, watcher, registryReachable }: AdminSources) {
+  return {
+    service: config.service,
+    tag: config.tag ?? null,
+    mode: config.mode,
+    policy: config.policy,
+    registry: { url: config.registry, reachable: registryReachable(), index: watcher.index },
+    panic: pool.inPanic,
+    ejected: pool.ejected,
+    instances: pool.members.map((upstream) => ({
+      id: upstream.id,
+      address: upstream.address,
+      port: upstream.port,
+      weight: upstream.weight,
+      active: upstream.active,
+      breaker: upstream.breaker.state,
+      reopensAt: upstream.breaker.reopensAt ? new Date(upstream.breaker.reopensAt).toISOString() : null,
+    })),
+  };
+}
+
+/** The admin listener: GET /metrics (Prometheus), GET /stats (JSON), GET /healthz. */
+export function adminHandler(sources: AdminSources): RequestListener {
+  return (request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return sendError(response, proxyError(405, `${request.method} is not allowed here: the admin endpoints are GET /metrics, /stats and /healthz`));
+    }
+    if (path === '/metrics') {
+      sources.metrics.registry.metrics().then(
+        (text) => {
+          response.writeHead(200, { 'content-type': sources.metrics.registry.contentType });
+          response.end(text);
+        },
+        (error: Error) => sendError(response, proxyError(500, `metrics failed: ${error.message}`)),
+      );
+      return;
+    }
+    if (path === '/stats') return sendJson(response, proxyStats(sources));
+    if (path === '/healthz') return sendJson(response, { status: 'ok' });
+    sendError(response, proxyError(404, `no admin endpoint ${path}: try /metrics, /stats or /healthz`));
+  };
+}
+
+function sendJson(response: ServerResponse, value: unknown): void {
+  const body = JSON.stringify(value);
+  response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+}

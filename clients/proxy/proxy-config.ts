@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { ConfigError, type FlagTable, integerFlag, parseFlags, usage } from '../../server/command-line.js';
+import { durationMs } from '../../server/duration.js';
+import { ServiceName, Tag } from '../../server/registry/instance.js';
+import { POLICY_NAMES, type PolicyName } from '../balancing/policy.js';
+import type { BreakerOptions } from '../breaker/circuit-breaker.js';
+
+export { ConfigError };
+
+/** `HOST:PORT`, with IPv6 hosts in brackets (`[::1]:8080`); port 0 means any free port. */
+function hostPort(flag: string) {
+  return z
+    .string({ error: `${flag} is required (HOST:PORT)` })
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, `${flag} must be HOST:PORT, such as 127.0.0.1:8080 or [::1]:8080`)
+    .transform((value) => {
+      const split = value.lastIndexOf(':');
+      return { host: value.slice(0, split).replace(/^\[(.*)\]$/, '$1'), port: Number(value.slice(split + 1)) };
+    })
+    .refine(({ port }) => port <= 65535, `${flag} port must be 0-65535`);
+}
+
+/** A service name or tag, checked by the registry's own schema, with the flag named in the error. */
+function label(flag: string, schema: z.ZodString, { optional = false } = {}) {
+  return z
+    .string({ error: `${flag} is required` })
+    .refine(
+      (value) => (optional && value === '') || schema.safeParse(value).success,
+      `${flag} must be one lower-case DNS label: a-z, 0-9 and inner hyphens, 1-63 characters`,
+    );
+}
+
+function percent(flag: string) {
+  return integerFlag(flag, 0, 100).transform((value) => value / 100);
+}
+
+function bounded(flag: string, minMs: number, maxMs: number) {
+  return durationMs(flag).refine((ms) => ms >= minMs && ms <= maxMs, `${flag} must be between ${minMs} ms and ${maxMs / 1000} s`);
+}
+
+/** `beacon proxy`'s flags (SPEC: Proxy); the defaults are documented in docs/proxy.md. */
+const flags = {
+  service: { help: 'the service to forward to', schema: label('--service', ServiceName) },
+  listen: { help: 'where clients connect, HOST:PORT (port 0: any free port)', schema: hostPort('--listen') },
+  registry: {
+    default: 'http://127.0.0.1:8500',
+    help: "the registry's HTTP API",
+    schema: z.url({ protocol: /^https?$/, error: '--registry must be an http:// or https:// URL' }),
+  },
+  mode: { default: 'http', help: 'http (layer 7) or tcp (layer 4: whole connections)', schema: z.enum(['http', 'tcp'], { error: '--mode must be http or tcp' }) },
+  policy: {
+    default: 'weighted-round-robin',
+    help: `balancing policy: ${POLICY_NAMES.join(', ')}`,
+    schema: z.enum(POLICY_NAMES, { error: `--policy must be one of ${POLICY_NAMES.join(', ')}` }),
+  },
+  tag: { default: '', help: 'only instances with this tag (empty: all)', schema: label('--tag', Tag, { optional: true }) },
+  retries: { default: '2', help: 'further tries, each on another instance', schema: integerFlag('--retries', 0, 10) },
+  'try-timeout': { default: '5s', help: 'per try: connecting and waiting for response headers', schema: bounded('--try-timeout', 1, 600_000) },
+  timeout: { default: '15s', help: 'per request, over all tries, until response headers', schema: bounded('--timeout', 1, 3_600_000) },
+  'breaker-failures': { default: '5', help: 'consecutive failures that open an instance\'s breaker', schema: integerFlag('--breaker-failures', 1, 1000) },
+  'breaker-open': { default: '1s', help: 'first open time; doubles per failed probe', schema: bounded('--breaker-open', 1, 3_600_000) },
+  'breaker-open-max': { default: '30s', help: 'longest open time', schema: bounded('--breaker-open-max', 1, 3_600_000) },
+  'half-open-probes': { default: '1', help: 'probes a half-open breaker lets through; that many successes close it', schema: integerFlag('--half-open-probes', 1, 100) },
+  'panic-threshold': { default: '50', help: 'percent: below this share of usable instances, balance over all healthy ones', schema: percent('--panic-threshold') },
+  'max-ejection': { default: '50', help: 'percent: most instances breakers may take out at once (at least one)', schema: percent('--max-ejection') },
+  admin: { default: '127.0.0.1:9901', help: 'admin listener: /metrics, /stats, /healthz', schema: hostPort('--admin') },
+  token: { default: '', help: 'registry ACL token (sent as a bearer token)', schema: z.string() },
+  'log-level': {
+    default: 'info',
+    help: 'pino level: fatal, error, warn, info, debug, trace or silent',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: '--log-level must be one of fatal, error, warn, info, debug, trace, silent',
+    }),
+  },
+} satisfies FlagTable;
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface ProxyConfig {
+  service: string;
+  listen: ListenAddress;
+  registry: string;
+  mode: 'http' | 'tcp';
+  policy: PolicyName;
+  tag: string | undefined;
+  retries: number;
+  tryTimeoutMs: number;
+  timeoutMs: number;
+  breaker: BreakerOptions;
+  panicThreshold: number;
+  maxEjectedShare: number;
+  admin: ListenAddress;
+  token: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Returns null when --help was asked for. */
+export function parseProxyConfig(argv: string[], env: NodeJS.ProcessEnv): ProxyConfig | null {
+  const parsed = parseFlags(flags, argv, env);
+  if (!parsed) return null;
+  if (parsed['breaker-open-max'] < parsed['breaker-open']) throw new ConfigError('--breaker-open-max must not be shorter than --breaker-open');
+  return {
+    service: parsed.service,
+    listen: parsed.listen,
+    registry: parsed.registry.replace(/\/+$/, ''),
+    mode: parsed.mode,
+    policy: parsed.policy,
+    tag: parsed.tag || undefined,
+    retries: parsed.retries,
+    tryTimeoutMs: parsed['try-timeout'],
+    timeoutMs: parsed.timeout,
+    breaker: {
+      consecutiveFailures: parsed['breaker-failures'],
+      failureRate: { threshold: 0.5, minimumRequests: 20, windowMs: 10_000 },
+      openTime: { baseMs: parsed['breaker-open'], maxMs: parsed['breaker-open-max'], jitter: 0.2 },
+      halfOpenProbes: parsed['half-open-probes'],
+    },
+    panicThreshold: parsed['panic-threshold'],
+    maxEjectedShare: parsed['max-ejection'],
+    admin: parsed.admin,
+    token: parsed.token || undefined,
+    logLevel: parsed['log-level'],
+  };
+}
+
+export function proxyUsage(): string {
+  return usage('beacon proxy --service NAME --listen HOST:PORT [flags]', flags);
+}

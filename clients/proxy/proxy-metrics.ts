@@ -1,0 +1,144 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { tallied } from '../../server/metrics/tallied-counter.js';
+import { TalliedHistogram } from '../../server/metrics/tallied-histogram.js';
+import type { BreakerState, BreakerTransition } from '../breaker/circuit-breaker.js';
+import type { Outcome, Upstream, UpstreamPool, UpstreamPoolHooks } from '../upstream/upstream-pool.js';
+
+/** What the metrics read from the proxy's parts when scraped. */
+export interface ProxyGauges {
+  pool: UpstreamPool;
+  /** Whether the last blocking query to the registry succeeded. */
+  registryReachable(): boolean;
+}
+
+/**
+ * The proxy's Prometheus metrics, in a registry of their own. Per-request counts are plain
+ * numbers handed to prom-client at scrape time (see server/metrics/tallied-counter.ts), so the
+ * request path never hashes labels.
+ */
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  private readonly responses = new Map<string, number>();
+  private readonly attempts = new Map<string, number>();
+  private readonly transitions = new Map<string, number>();
+  private readonly refusals = new Map<string, number>();
+  private retryCount = 0;
+  private panicPicks = 0;
+  private unavailableCount = 0;
+  private readonly duration = new TalliedHistogram(
+    'beacon_proxy_request_duration_seconds',
+    'Time from a request arriving to its answer being sent, retries included',
+    [],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
+  );
+  readonly observeDuration = this.duration.observer({});
+
+  constructor(gauges: ProxyGauges) {
+    this.duration.registerIn(this.registry);
+    collectDefaultMetrics({ register: this.registry, prefix: 'beacon_proxy_' });
+    tallied(this.registry, this.responses, {
+      name: 'beacon_proxy_responses_total',
+      help: 'Answers sent to clients (HTTP: by status code; TCP: connections by outcome)',
+      labelNames: ['code'],
+    });
+    tallied(this.registry, this.attempts, {
+      name: 'beacon_proxy_upstream_attempts_total',
+      help: 'Requests (TCP: connections) sent to each instance, by outcome: success, failure (connect error, timeout, 5xx) or abandoned',
+      labelNames: ['instance', 'outcome'],
+    });
+    tallied(this.registry, this.transitions, {
+      name: 'beacon_proxy_breaker_transitions_total',
+      help: 'Circuit-breaker transitions by instance: trip (closed→open), probe (open→half-open), recover (half-open→closed), retrip (half-open→open)',
+      labelNames: ['instance', 'transition'],
+    });
+    tallied(this.registry, this.refusals, {
+      name: 'beacon_proxy_ejections_refused_total',
+      help: 'Breakers kept closed because the max-ejection share was reached',
+      labelNames: ['instance'],
+    });
+    const self = this;
+    new Counter({
+      name: 'beacon_proxy_retries_total',
+      help: 'Tries sent to another instance after a failure',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(self.retryCount);
+      },
+    });
+    new Counter({
+      name: 'beacon_proxy_panic_picks_total',
+      help: 'Instances picked in panic mode (too few usable instances: breakers looked past)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(self.panicPicks);
+      },
+    });
+    new Counter({
+      name: 'beacon_proxy_unavailable_total',
+      help: 'Requests answered 503 (TCP: connections closed) because no instance was left to try',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(self.unavailableCount);
+      },
+    });
+    new Gauge({
+      name: 'beacon_proxy_panic',
+      help: '1 while the last pick was made in panic mode',
+      registers: [this.registry],
+      collect() {
+        this.set(gauges.pool.inPanic ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'beacon_proxy_instances',
+      help: 'Instances the registry lists as healthy, by breaker state',
+      labelNames: ['breaker'] as const,
+      registers: [this.registry],
+      collect() {
+        const counts: Record<BreakerState, number> = { closed: 0, open: 0, 'half-open': 0 };
+        for (const upstream of gauges.pool.members) counts[upstream.breaker.state] += 1;
+        for (const [breaker, count] of Object.entries(counts)) this.set({ breaker }, count);
+      },
+    });
+    new Gauge({
+      name: 'beacon_proxy_registry_reachable',
+      help: '1 while the registry answers; 0 while the proxy serves the last known instances',
+      registers: [this.registry],
+      collect() {
+        this.set(gauges.registryReachable() ? 1 : 0);
+      },
+    });
+  }
+
+  /** The pool hooks that feed these metrics. */
+  readonly poolHooks: UpstreamPoolHooks = {
+    transition: (transition: BreakerTransition, upstream: Upstream) => add(this.transitions, `${upstream.id} ${transition}`),
+    panicked: () => {
+      this.panicPicks += 1;
+    },
+    ejectionRefused: (upstream) => add(this.refusals, upstream.id),
+  };
+
+  answered(code: number | string): void {
+    add(this.responses, String(code));
+  }
+
+  attempted(upstream: Upstream, outcome: Outcome): void {
+    add(this.attempts, `${upstream.id} ${outcome}`);
+  }
+
+  retried(): void {
+    this.retryCount += 1;
+  }
+
+  unavailable(): void {
+    this.unavailableCount += 1;
+  }
+}
+
+function add(tally: Map<string, number>, key: string): void {
+  tally.set(key, (tally.get(key) ?? 0) + 1);
+}

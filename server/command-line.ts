@@ -1,0 +1,77 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+/**
+ * The command-line machinery every `beacon` command shares: a table of flags, each with a
+ * default, a help line and a zod schema. Flags win over BEACON_* environment variables, which
+ * win over the defaults; every value is checked at start, so a bad one stops the command with
+ * one line that names it.
+ */
+export interface FlagSetting {
+  /** Absent: the flag is required (its schema says so when it is missing). */
+  default?: string;
+  help: string;
+  schema: z.ZodType<unknown, string | undefined>;
+}
+
+export type FlagTable = Record<string, FlagSetting>;
+
+/** Each flag's parsed value, by flag name. */
+export type ParsedFlags<T extends FlagTable> = { [K in keyof T]: z.output<T[K]['schema']> };
+
+export class ConfigError extends Error {}
+
+export function envName(flag: string): string {
+  return `BEACON_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Parses `argv` and `env` against the table; null when --help was asked for. */
+export function parseFlags<T extends FlagTable>(table: T, argv: string[], env: NodeJS.ProcessEnv): ParsedFlags<T> | null {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(Object.keys(table).map((flag) => [flag, { type: 'string' as const }])),
+      },
+    }));
+  } catch (error) {
+    throw new ConfigError((error as Error).message.split('\n')[0]!);
+  }
+  if (values.help) return null;
+  const parsed: Record<string, unknown> = {};
+  for (const [flag, setting] of Object.entries(table)) {
+    const fromFlag = values[flag] as string | undefined;
+    const raw = fromFlag ?? env[envName(flag)] ?? setting.default;
+    const result = setting.schema.safeParse(raw);
+    if (!result.success) {
+      const source = fromFlag !== undefined ? '' : env[envName(flag)] !== undefined ? ` (from ${envName(flag)})` : '';
+      const got = raw === undefined ? '' : `, got ${JSON.stringify(raw)}${source}`;
+      throw new ConfigError(`${result.error.issues[0]!.message}${got}`);
+    }
+    parsed[flag] = result.data;
+  }
+  return parsed as ParsedFlags<T>;
+}
+
+/** The --help text: one line per flag with its default and environment variable. */
+export function usage(synopsis: string, table: FlagTable): string {
+  const width = Math.max(...Object.keys(table).map((flag) => flag.length)) + 2;
+  const rows = Object.entries(table).map(([flag, setting]) => {
+    const origin = setting.default === undefined ? 'required' : `default ${setting.default}`;
+    return `  --${flag.padEnd(width)} ${setting.help} (${origin}; env ${envName(flag)})`;
+  });
+  return [`usage: ${synopsis}`, '', ...rows].join('\n');
+}
+
+/** An integer flag within [min, max], given as text. */
+export function integerFlag(flag: string, min: number, max: number) {
+  return z
+    .string({ error: `${flag} is required` })
+    .regex(/^\d+$/, `${flag} must be an integer ${min}-${max}`)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, `${flag} must be an integer ${min}-${max}`);
+}
