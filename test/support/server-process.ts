@@ -15,35 +15,42 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `beacon server` as a real process on loopback with any free port; resolves once it listens. */
-export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [beaconBin, 'server', '--http-port', '0', '--dns-port', '0', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** A `beacon` command running as a child process, with what its start-up lines said. */
+export interface CommandProcess<T> {
+  ready: T;
+  child: ChildProcess;
+  /** Everything the process wrote so far (stdout and stderr). */
+  output(): string;
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Runs `beacon <args>` and resolves once `ready` finds what it needs in the output (the
+ * listening lines); rejects if the process exits first or takes over 15 s.
+ */
+export async function startCommandProcess<T>(args: string[], ready: (output: string) => T | undefined, env: NodeJS.ProcessEnv = {}): Promise<CommandProcess<T>> {
+  const child = spawn(process.execPath, [beaconBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-  // The last listener to start is DNS over TCP: once it is logged, everything is up.
-  const { url, dnsPort } = await new Promise<{ url: string; dnsPort: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within 15 s:\n${output}`)), 15_000);
+  const found = await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`beacon ${args[0]} did not start within 15 s:\n${output}`)), 15_000);
     const check = () => {
-      const http = /HTTP API listening on (http:\/\/\S+?)"/.exec(output);
-      const dns = /DNS listening on tcp:\/\/\S+:(\d+)"/.exec(output);
-      if (http && dns) {
-        clearTimeout(timer);
-        resolve({ url: http[1]!, dnsPort: Number(dns[1]) });
-      }
+      const value = ready(output);
+      if (value === undefined) return;
+      clearTimeout(timer);
+      child.stdout.off('data', check);
+      resolve(value);
     };
     child.stdout.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+      reject(new Error(`beacon ${args[0]} exited with ${code} before listening:\n${output}`));
     });
   });
   return {
-    url,
-    dnsPort,
+    ready: found,
     child,
     output: () => output,
     async stop(signal = 'SIGTERM') {
@@ -53,6 +60,21 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
       return code;
     },
   };
+}
+
+/** Runs `beacon server` as a real process on loopback with any free port; resolves once it listens. */
+export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  // The last listener to start is DNS over TCP: once it is logged, everything is up.
+  const started = await startCommandProcess(
+    ['server', '--http-port', '0', '--dns-port', '0', ...args],
+    (output) => {
+      const http = /HTTP API listening on (http:\/\/\S+?)"/.exec(output);
+      const dns = /DNS listening on tcp:\/\/\S+:(\d+)"/.exec(output);
+      return http && dns ? { url: http[1]!, dnsPort: Number(dns[1]) } : undefined;
+    },
+    env,
+  );
+  return { ...started.ready, child: started.child, output: started.output, stop: started.stop };
 }
 
 /** Runs `beacon server` expecting it to fail; resolves with its exit code and output. */

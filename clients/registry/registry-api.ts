@@ -1,0 +1,205 @@
+import { Agent, request } from 'undici';
+import { z } from 'zod';
+import { type Heartbeat, Instance, type InstanceRegistration } from '../../server/registry/instance.js';
+import { RegistryClientError } from './errors.js';
+
+export interface RegistryApiOptions {
+  /** Base URL of the registry, e.g. `http://127.0.0.1:8500` (a path prefix is kept). */
+  registry: string;
+  /** Sent as `Authorization: Bearer <token>` when given. */
+  token?: string;
+  /** Connect timeout, and the default time to wait for an answer. */
+  requestTimeoutMs: number;
+}
+
+/** A list answer: the instances and the `X-Beacon-Index` to block on next. */
+export interface InstanceList {
+  instances: Instance[];
+  index: number;
+}
+
+export interface InstanceListQuery {
+  healthy?: boolean;
+  tag?: string;
+  /** Block until the list's index passes this (a blocking query); absent: answer at once. */
+  index?: number;
+  /** How long the registry may block, with `index`. */
+  waitSeconds?: number;
+  /** How long to wait for the answer; the default is `requestTimeoutMs`. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface Exchange {
+  method: 'GET' | 'PUT' | 'DELETE';
+  path: string;
+  body?: unknown;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** A 404 means the registry does not know the instance (not a missing route). */
+  aboutInstance?: boolean;
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+const INDEX_HEADER = 'x-beacon-index';
+const InstanceListBody = z.array(Instance);
+
+/**
+ * The registry's HTTP API as typed calls, over one keep-alive connection pool. It turns every
+ * outcome into an Instance or a RegistryClientError with a code; deciding whether to retry is
+ * the caller's job (RegistryClient, InstanceWatcher).
+ */
+export class RegistryApi {
+  private readonly agent: Agent;
+  private readonly base: URL;
+
+  constructor(private readonly options: RegistryApiOptions) {
+    this.base = parseBaseUrl(options.registry);
+    // Keep-alive matters: a heartbeat every ttl/3 would otherwise pay a TCP handshake each time.
+    this.agent = new Agent({ connect: { timeout: options.requestTimeoutMs } });
+  }
+
+  get url(): string {
+    return this.base.href;
+  }
+
+  async register(service: string, id: string, registration: InstanceRegistration): Promise<Instance> {
+    const exchange: Exchange = { method: 'PUT', path: instancePath(service, id), body: registration };
+    return parseAnswer(exchange, this.ok(exchange, await this.send(exchange)), Instance);
+  }
+
+  async heartbeat(service: string, id: string, body: Heartbeat = {}): Promise<Instance> {
+    // A bare heartbeat carries no body at all: the cheapest request the registry serves.
+    const hasBody = body.status !== undefined || body.output !== undefined;
+    const exchange: Exchange = { method: 'PUT', path: `${instancePath(service, id)}/heartbeat`, aboutInstance: true, ...(hasBody ? { body } : {}) };
+    return parseAnswer(exchange, this.ok(exchange, await this.send(exchange)), Instance);
+  }
+
+  /** Resolves with false when the registry did not know the instance (nothing to do). */
+  async deregister(service: string, id: string): Promise<boolean> {
+    const exchange: Exchange = { method: 'DELETE', path: instancePath(service, id), aboutInstance: true };
+    const answer = await this.send(exchange);
+    if (answer.status === 404) return false;
+    this.ok(exchange, answer);
+    return true;
+  }
+
+  async instances(service: string, query: InstanceListQuery = {}): Promise<InstanceList> {
+    const search = new URLSearchParams();
+    if (query.healthy) search.set('healthy', 'true');
+    if (query.tag !== undefined) search.set('tag', query.tag);
+    if (query.index !== undefined) {
+      search.set('index', String(query.index));
+      if (query.waitSeconds !== undefined) search.set('wait', `${query.waitSeconds}s`);
+    }
+    const exchange: Exchange = {
+      method: 'GET',
+      path: `/v1/services/${encodeURIComponent(service)}/instances${search.toString() ? `?${search}` : ''}`,
+      ...(query.timeoutMs !== undefined ? { timeoutMs: query.timeoutMs } : {}),
+      ...(query.signal ? { signal: query.signal } : {}),
+    };
+    const answer = this.ok(exchange, await this.send(exchange));
+    const instances = parseAnswer(exchange, answer, InstanceListBody);
+    const header = answer.headers[INDEX_HEADER];
+    const index = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : Number.NaN;
+    if (!Number.isSafeInteger(index)) {
+      throw new RegistryClientError('bad_answer', `${describe(exchange)}: the answer has no valid ${INDEX_HEADER} header (got ${String(header)})`);
+    }
+    return { instances, index };
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private async send(exchange: Exchange): Promise<Answer> {
+    const timeoutMs = exchange.timeoutMs ?? this.options.requestTimeoutMs;
+    const headers: Record<string, string> = {};
+    if (this.options.token !== undefined) headers.authorization = `Bearer ${this.options.token}`;
+    if (exchange.body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      const response = await request(new URL(exchange.path.slice(1), this.base), {
+        method: exchange.method,
+        headers,
+        body: exchange.body === undefined ? null : JSON.stringify(exchange.body),
+        dispatcher: this.agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: exchange.signal ?? null,
+      });
+      // Always read the body: an unread one holds its connection out of the keep-alive pool.
+      return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
+    } catch (error) {
+      if (exchange.signal?.aborted) throw new RegistryClientError('closed', `${describe(exchange)}: cancelled`, { cause: error });
+      const code = (error as { code?: unknown }).code;
+      const reason = `${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}`;
+      throw new RegistryClientError('unreachable', `registry ${this.base.origin} unreachable (${describe(exchange)}): ${reason}`, { cause: error });
+    }
+  }
+
+  private ok(exchange: Exchange, answer: Answer): Answer {
+    if (answer.status >= 200 && answer.status < 300) return answer;
+    const reason = `registry answered ${answer.status} to ${describe(exchange)}: ${errorMessage(answer.text)}`;
+    const code = answer.status >= 500 ? 'unavailable' : answer.status === 404 && exchange.aboutInstance ? 'not_registered' : 'rejected';
+    throw new RegistryClientError(code, reason, { status: answer.status });
+  }
+}
+
+function parseBaseUrl(registry: string): URL {
+  let base: URL;
+  try {
+    base = new URL(registry);
+  } catch (error) {
+    throw new RegistryClientError('invalid_options', `registry: must be a URL such as http://127.0.0.1:8500, got ${JSON.stringify(registry)}`, {
+      cause: error,
+    });
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    throw new RegistryClientError('invalid_options', `registry: must be an http: or https: URL, got ${JSON.stringify(registry)}`);
+  }
+  // Paths are joined relative to the base, so a prefix (`http://gw/beacon`) needs its slash.
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return base;
+}
+
+function instancePath(service: string, id: string): string {
+  return `/v1/services/${encodeURIComponent(service)}/instances/${encodeURIComponent(id)}`;
+}
+
+function describe(exchange: Exchange): string {
+  return `${exchange.method} ${exchange.path}`;
+}
+
+/** The `message` of Beacon's `{statusCode, error, message}`, or the start of whatever else came. */
+function errorMessage(text: string): string {
+  const parsed = safeJson(text);
+  if (parsed !== undefined && typeof parsed === 'object' && parsed !== null && typeof (parsed as { message?: unknown }).message === 'string') {
+    return (parsed as { message: string }).message;
+  }
+  return text.length > 0 ? text.slice(0, 200) : '(no body)';
+}
+
+function parseAnswer<T>(exchange: Exchange, answer: Answer, schema: z.ZodType<T>): T {
+  const json = safeJson(answer.text);
+  const result = schema.safeParse(json);
+  if (result.success) return result.data;
+  const problem = json === undefined ? 'not JSON' : result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ');
+  throw new RegistryClientError('bad_answer', `${describe(exchange)}: the registry's answer does not match the API (${problem})`, {
+    status: answer.status,
+  });
+}
+
+/** undefined for text that is not JSON: the callers say what they expected instead. */
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RegistryClientError } from '../../../clients/registry/errors.js';
+import { InstanceWatcher, type InstanceWatcherOptions } from '../../../clients/registry/instance-watcher.js';
+import type { Instance } from '../../../server/registry/instance.js';
+import { type Backend, type BackendHandler, startBackend } from '../../support/backends.js';
+import { client } from '../../support/http.js';
+import { freePort } from '../../support/ports.js';
+import { FAST_BACKOFF } from '../../support/registry-client.js';
+import { startServerProcess } from '../../support/server-process.js';
+import { suiteRegistry } from '../../support/suite-registry.js';
+import { tempDir } from '../../support/temp.js';
+
+function newWatcher(registry: string, service: string, overrides: Partial<InstanceWatcherOptions> = {}): InstanceWatcher {
+  // waitSeconds 30: a change seen within milliseconds can only have come from the blocking query.
+  return new InstanceWatcher({ registry, service, waitSeconds: 30, backoff: FAST_BACKOFF, requestTimeoutMs: 1_000, ...overrides });
+}
+
+/** Resolves with the next 'change' and how long after `since` it came. */
+async function nextChange(watcher: InstanceWatcher, since: number): Promise<{ ids: string[]; index: number; afterMs: number }> {
+  const [instances, index] = (await once(watcher, 'change', { signal: AbortSignal.timeout(5_000) })) as [Instance[], number];
+  return { ids: instances.map((instance) => instance.id), index, afterMs: performance.now() - since };
+}
+
+/** An HTTP server that plays the registry badly, stopped when the test ends. */
+async function fakeRegistry(t: TestContext, handler: BackendHandler): Promise<{ url: string; backend: Backend }> {
+  const backend = await startBackend('fake-registry', handler);
+  t.after(() => backend.kill());
+  return { url: `http://127.0.0.1:${backend.port}`, backend };
+}
+
+// Each test watches its own service, so they share one registry and run side by side.
+describe('InstanceWatcher against a running registry', { concurrency: true }, () => {
+  const registry = suiteRegistry();
+
+  test('ready() resolves with the healthy set: passing and warning, not critical or maintenance', async (t) => {
+    await registry.api.register('mixed', 'passing-1');
+    await registry.api.register('mixed', 'warning-1');
+    await registry.api.heartbeat('mixed', 'warning-1', { status: 'warning' });
+    await registry.api.register('mixed', 'critical-1');
+    await registry.api.heartbeat('mixed', 'critical-1', { status: 'critical' });
+    await registry.api.register('mixed', 'resting-1');
+    await registry.api.put('/v1/services/mixed/instances/resting-1/maintenance', { enabled: true });
+    const watcher = newWatcher(registry.server.url, 'mixed');
+    t.after(() => watcher.close());
+
+    const instances = await watcher.ready();
+
+    assert.deepEqual(instances.map((instance) => instance.id), ['passing-1', 'warning-1']);
+    assert.equal(watcher.instances, instances);
+    assert.ok(watcher.index > 0);
+  });
+
+  test("a registration emits 'change' within 300 ms, long before the 30 s wait", async (t) => {
+    await registry.api.register('joining', 'j1');
+    const watcher = newWatcher(registry.server.url, 'joining');
+    t.after(() => watcher.close());
+    await watcher.ready();
+    const before = watcher.index;
+    await sleep(200); // the blocking query is parked at the registry
+
+    const since = performance.now();
+    await registry.api.register('joining', 'j2');
+    const change = await nextChange(watcher, since);
+
+    assert.deepEqual(change.ids, ['j1', 'j2']);
+    assert.ok(change.afterMs < 300, `${Math.round(change.afterMs)} ms`);
+    assert.ok(change.index > before);
+  });
+
+  test("a deregistration emits 'change' within 300 ms", async (t) => {
+    await registry.api.register('leaving', 'l1');
+    await registry.api.register('leaving', 'l2');
+    const watcher = newWatcher(registry.server.url, 'leaving');
+    t.after(() => watcher.close());
+    await watcher.ready();
+    await sleep(200);
+
+    const since = performance.now();
+    await registry.api.delete('/v1/services/leaving/instances/l1');
+    const change = await nextChange(watcher, since);
+
+    assert.deepEqual(change.ids, ['l2']);
+    assert.ok(change.afterMs < 300, `${Math.round(change.afterMs)} ms`);
+  });
+
+  test("a heartbeat turning an instance critical emits 'change' within 300 ms, without it", async (t) => {
+    await registry.api.register('failing', 'f1');
+    await registry.api.register('failing', 'f2');
+    const watcher = newWatcher(registry.server.url, 'failing');
+    t.after(() => watcher.close());
+    await watcher.ready();
+    await sleep(200);
+
+    const since = performance.now();
+    await registry.api.heartbeat('failing', 'f2', { status: 'critical', output: 'out of memory' });
+    const change = await nextChange(watcher, since);
+
+    assert.deepEqual(change.ids, ['f1']);
+    assert.ok(change.afterMs < 300, `${Math.round(change.afterMs)} ms`);
+  });
+
+  test("plain heartbeats and output-only changes do not emit 'change'", async (t) => {
+    await registry.api.register('steady', 's1');
+    const watcher = newWatcher(registry.server.url, 'steady');
+    t.after(() => watcher.close());
+    await watcher.ready();
+    let changes = 0;
+    watcher.on('change', () => changes++);
+
+    for (let i = 0; i < 5; i++) await registry.api.heartbeat('steady', 's1', { output: `check ${i}` });
+    await sleep(300);
+
+    assert.equal(changes, 0);
+  });
+
+  test('with a tag it watches only the instances carrying it', async (t) => {
+    await registry.api.register('tagged', 'blue-1', { tags: ['blue'] });
+    await registry.api.register('tagged', 'green-1', { tags: ['green'] });
+    const watcher = newWatcher(registry.server.url, 'tagged', { tag: 'blue' });
+    t.after(() => watcher.close());
+
+    const instances = await watcher.ready();
+
+    assert.deepEqual(instances.map((instance) => instance.id), ['blue-1']);
+  });
+
+  test('close() aborts the blocked query at once and rejects ready() callers still waiting', async () => {
+    const watcher = newWatcher(registry.server.url, 'closing');
+    await watcher.ready();
+    await sleep(100);
+
+    const since = performance.now();
+    await watcher.close();
+
+    assert.ok(performance.now() - since < 200, 'did not wait for the 30 s query');
+    const unanswered = newWatcher('http://127.0.0.1:1', 'closing'); // nothing listens on port 1
+    const waiting = unanswered.ready();
+    const closed = unanswered.close();
+    await assert.rejects(waiting, { code: 'closed' });
+    await closed;
+  });
+});
+
+describe('InstanceWatcher when the registry goes away', { concurrency: true }, () => {
+  test("keeps the last known set while the registry is down, then reconnects on the same port and follows changes again", async (t) => {
+    const dir = tempDir(t);
+    const args = ['--http-port', String(await freePort()), '--db', join(dir, 'beacon.db')];
+    const first = await startServerProcess(args);
+    await client(first.url).register('web', 'w1');
+    const watcher = newWatcher(first.url, 'web');
+    t.after(() => watcher.close());
+    const known = await watcher.ready();
+
+    await first.stop();
+    const [error] = (await once(watcher, 'unreachable')) as [RegistryClientError, number];
+    // Refused, or a 503 from a registry still shutting down: either way a failure worth retrying.
+    assert.ok(error.transient, error.code);
+    assert.equal(watcher.instances, known);
+    const reconnected = once(watcher, 'reconnected', { signal: AbortSignal.timeout(5_000) });
+    const second = await startServerProcess(args);
+    t.after(() => second.stop());
+    await reconnected;
+    await sleep(100);
+    const since = performance.now();
+    await client(second.url).register('web', 'w2');
+    const change = await nextChange(watcher, since);
+
+    assert.deepEqual(change.ids, ['w1', 'w2']);
+    assert.ok(change.afterMs < 300, `${Math.round(change.afterMs)} ms`);
+  });
+
+  test('an index that goes backwards (a registry on a new database) resets the watch: the new set, then its changes', async (t) => {
+    const dir = tempDir(t);
+    const port = String(await freePort());
+    const first = await startServerProcess(['--http-port', port, '--db', join(dir, 'old.db')]);
+    for (let i = 0; i < 10; i++) await client(first.url).register('web', `old-${i}`);
+    const watcher = newWatcher(first.url, 'web');
+    t.after(() => watcher.close());
+    await watcher.ready();
+    const oldIndex = watcher.index;
+
+    await first.stop();
+    const reset = nextChange(watcher, 0);
+    const second = await startServerProcess(['--http-port', port, '--db', join(dir, 'new.db')]);
+    t.after(() => second.stop());
+    const { ids: afterReset, index: newIndex } = await reset;
+    await sleep(100);
+    const since = performance.now();
+    await client(second.url).register('web', 'fresh');
+    const followed = await nextChange(watcher, since);
+
+    assert.ok(newIndex < oldIndex, `index ${newIndex} after ${oldIndex}`);
+    assert.deepEqual(afterReset, []);
+    assert.deepEqual(followed.ids, ['fresh']);
+    assert.ok(followed.afterMs < 300, `${Math.round(followed.afterMs)} ms`);
+  });
+
+  test("an answer that is not the API counts as a failure: 'unreachable' with back-off, never a crash", async (t) => {
+    const impostor = await fakeRegistry(t, (_request, response) =>
+      response.writeHead(200, { 'content-type': 'text/html', 'x-beacon-index': '7' }).end('<html>not a registry</html>'),
+    );
+    const watcher = newWatcher(impostor.url, 'web');
+    t.after(() => watcher.close());
+    const delays: number[] = [];
+    const errors: RegistryClientError[] = [];
+    watcher.on('unreachable', (error, retryInMs) => {
+      errors.push(error);
+      delays.push(retryInMs);
+    });
+
+    watcher.start();
+    await sleep(400);
+
+    assert.deepEqual(delays.slice(0, 3), [50, 100, 200]);
+    assert.equal(errors[0]!.code, 'bad_answer');
+    assert.match(errors[0]!.message, /does not match the API \(not JSON\)/);
+    assert.deepEqual(watcher.instances, []);
+  });
+});
+
+describe('InstanceWatcher against a path that ignores blocking queries', () => {
+  test('answers that come back at once with the same index are spaced 100 ms apart, not a hot loop', async (t) => {
+    const eager = await fakeRegistry(t, (_request, response) =>
+      response.writeHead(200, { 'content-type': 'application/json', 'x-beacon-index': '7' }).end('[]'),
+    );
+    const watcher = newWatcher(eager.url, 'web');
+    t.after(() => watcher.close());
+
+    await watcher.ready();
+    await sleep(500);
+
+    assert.ok(eager.backend.hits >= 4 && eager.backend.hits <= 7, `${eager.backend.hits} requests in 0.5 s`);
+  });
+});
+
+describe('InstanceWatcher options', () => {
+  test('a bad service, tag or waitSeconds throws at construction', () => {
+    assert.throws(() => newWatcher('http://127.0.0.1:1', 'Web'), { code: 'invalid_options', message: /^service: must be one lower-case DNS label/ });
+    assert.throws(() => newWatcher('http://127.0.0.1:1', 'web', { tag: 'x y' }), { code: 'invalid_options', message: /^tag: / });
+    assert.throws(() => newWatcher('http://127.0.0.1:1', 'web', { waitSeconds: 301 }), { code: 'invalid_options', message: /^waitSeconds: must be 1-300/ });
+  });
+});
