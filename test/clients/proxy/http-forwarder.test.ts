@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, it } from 'node:test';
+import { createPolicy } from '../../../clients/balancing/policy.js';
+import { HttpForwarder } from '../../../clients/proxy/http-forwarder.js';
+import { ProxyMetrics } from '../../../clients/proxy/proxy-metrics.js';
+import { type Upstream, UpstreamPool } from '../../../clients/upstream/upstream-pool.js';
+import { type Backend, type BackendHandler, startBackend } from '../../support/backends.js';
+import { freePort } from '../../support/ports.js';
+
+interface Harness {
+  url: string;
+  pool: UpstreamPool;
+  backends: Backend[];
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+/**
+ * A forwarder in front of real backends, behind a real node:http server. The pool is fed
+ * directly (no registry): weighted round-robin over `backends` in order, so tests know which
+ * instance a try goes to.
+ */
+async function forwarderOver(upstreams: { id: string; port: number }[], options: { retries?: number; tryTimeoutMs?: number } = {}): Promise<Omit<Harness, 'backends'>> {
+  const pool = new UpstreamPool({ policy: createPolicy<Upstream>('weighted-round-robin') });
+  pool.update(upstreams.map(({ id, port }) => ({ id, address: '127.0.0.1', port, weight: 1 })));
+  const forwarder = new HttpForwarder({
+    service: 'web',
+    pool,
+    metrics: new ProxyMetrics({ pool, registryReachable: () => true }),
+    retries: options.retries ?? 2,
+    tryTimeoutMs: options.tryTimeoutMs ?? 2000,
+    timeoutMs: 10_000,
+  });
+  const server: Server = createServer(forwarder.handle);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(async () => {
+    server.closeAllConnections();
+    server.close();
+    await forwarder.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pool };
+}
+
+async function harness(handlers: BackendHandler[], options?: { retries?: number; tryTimeoutMs?: number }): Promise<Harness> {
+  const backends = await Promise.all(handlers.map((handler, i) => startBackend(`b${i}`, handler)));
+  cleanups.push(() => Promise.all(backends.map((backend) => backend.kill())));
+  const forwarder = await forwarderOver(backends.map((backend) => ({ id: backend.name, port: backend.port })), options);
+  return { ...forwarder, backends };
+}
+
+async function text(response: IncomingMessage): Promise<string> {
+  let body = '';
+  for await (const chunk of response) body += chunk;
+  return body;
+}
+
+const ok: BackendHandler = (request, response, backend) => {
+  let body = '';
+  request.on('data', (chunk) => (body += chunk));
+  request.on('end', () => {
+    response.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive, x-hop', 'x-hop': 'drop me' });
+    response.end(JSON.stringify({ backend: backend.name, method: request.method, body, headers: request.headers }));
+  });
+};
+const failing: BackendHandler = (request, response) => {
+  request.resume();
+  request.on('end', () => {
+    response.writeHead(503);
+    response.end('overloaded');
+  });
+};
+
+describe('HttpForwarder', () => {
+  it('forwards method, path and body, adds X-Forwarded-*, Via, and strips hop-by-hop headers both ways', async () => {
+    const { url } = await harness([ok]);
+
+    // node:http, as fetch refuses to send a Connection header.
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const sent = httpRequest(`${url}/orders?id=7`, {
+        method: 'POST',
+        headers: { 'x-forwarded-for': '203.0.113.9', connection: 'keep-alive, x-secret', 'x-secret': 'hop only', 'x-kept': 'yes' },
+      });
+      sent.on('response', resolve).on('error', reject);
+      sent.end('payload');
+    });
+    const body = JSON.parse(await text(response)) as { method: string; body: string; headers: Record<string, string> };
+
+    assert.equal(response.statusCode, 200);
+    assert.equal(body.method, 'POST');
+    assert.equal(body.body, 'payload');
+    assert.equal(body.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+    assert.equal(body.headers['x-forwarded-proto'], 'http');
+    assert.equal(body.headers.via, '1.1 beacon');
+    assert.equal(body.headers['x-kept'], 'yes');
+    assert.equal(body.headers['x-secret'], undefined);
+    assert.equal(response.headers.via, '1.1 beacon');
+    assert.equal(response.headers['x-hop'], undefined);
+  });
+
+  it('a GET answered 5xx is retried on another instance', async () => {
+    const { url, backends } = await harness([failing, ok]);
+
+    const response = await fetch(`${url}/`);
+
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as { backend: string }).backend, 'b1');
+    assert.equal(backends[0]!.hits, 1);
+  });
+
+  it('a POST answered 5xx is not retried: the instance may have acted on it', async () => {
+    const { url, backends } = await harness([failing, ok]);
+
+    const response = await fetch(`${url}/`, { method: 'POST', body: 'charge the card' });
+
+    assert.equal(response.status, 503);
+    assert.equal(await response.text(), 'overloaded');
+    assert.equal(backends[1]!.hits, 0);
+  });
+
+  it('a POST whose connection was refused goes to another instance, body intact', async () => {
+    const closedPort = await freePort();
+    const live = await startBackend('live', ok);
+    cleanups.push(() => live.kill());
+    const { url } = await forwarderOver([
+      { id: 'gone', port: closedPort },
+      { id: 'live', port: live.port },
+    ]);
+
+    const response = await fetch(`${url}/`, { method: 'POST', body: 'charge the card' });
+    const body = (await response.json()) as { backend: string; body: string };
+
+    assert.equal(response.status, 200);
+    assert.deepEqual([body.backend, body.body], ['live', 'charge the card']);
+  });
+
+  it('when every try fails to connect: 503 JSON naming the service', async () => {
+    const ports = [await freePort(), await freePort()];
+    const { url } = await forwarderOver(ports.map((port, i) => ({ id: `gone-${i}`, port })));
+
+    const response = await fetch(`${url}/`);
+    const body = (await response.json()) as { statusCode: number; message: string };
+
+    assert.equal(response.status, 503);
+    assert.equal(body.statusCode, 503);
+    assert.match(body.message, /could not connect to instance gone-\d of "web"/);
+  });
+
+  // undici checks header timeouts on a coarse clock (about 1 s resolution), hence the loose bound.
+  it('a try that exceeds the per-try timeout moves on; the last one answers 504', async () => {
+    const silent: BackendHandler = () => {};
+    const { url, backends } = await harness([silent, silent], { retries: 1, tryTimeoutMs: 200 });
+
+    const started = Date.now();
+    const response = await fetch(`${url}/`);
+    const body = (await response.json()) as { message: string };
+
+    assert.equal(response.status, 504);
+    assert.match(body.message, /timed out/);
+    assert.deepEqual(backends.map((backend) => backend.hits), [1, 1]);
+    assert.ok(Date.now() - started < 5000);
+  });
+});
