@@ -87,7 +87,8 @@ export class HttpForwarder {
         headers,
         body: hasBody,
         headersTimeoutMs: Math.min(tryTimeoutMs, remaining),
-        retryableStatus: mayRetry && idempotent && !hasBody,
+        // A 5xx is swallowed only if another instance is there to replace it.
+        retryableStatus: mayRetry && idempotent && !hasBody && tried.length < pool.members.length,
       });
       if (result.kind === 'answered') {
         metrics.answered(response.statusCode);

@@ -1,0 +1,25 @@
+/**
+ * Beacon's client library, for in-process use: everything `beacon proxy` is built from, so a
+ * service can register itself, follow another service's instances, and balance over them
+ * with breakers without a proxy hop. See docs/clients.md.
+ */
+export { Backoff, type BackoffOptions } from './backoff.js';
+export { createPolicy, POLICY_NAMES, type BalancingPolicy, type PolicyName } from './balancing/policy.js';
+export type { Endpoint } from './balancing/endpoint.js';
+export {
+  BREAKER_TRANSITIONS,
+  CircuitBreaker,
+  DEFAULT_BREAKER_OPTIONS,
+  type BreakerOptions,
+  type BreakerPermit,
+  type BreakerState,
+  type BreakerTransition,
+} from './breaker/circuit-breaker.js';
+export type { FailureRateOptions } from './breaker/failure-window.js';
+export { SrvResolver, DnsLookupError, type SrvResolverOptions, type SrvTarget } from './dns/srv-resolver.js';
+export { RegistryClientError, type RegistryClientErrorCode } from './registry/errors.js';
+export { InstanceWatcher, type InstanceWatcherOptions } from './registry/instance-watcher.js';
+export { deregisterOnSignals, RegistryClient, type RegistryClientOptions } from './registry/registry-client.js';
+export { type Outcome, type Selection, Upstream, type UpstreamAddress, UpstreamPool, type UpstreamPoolHooks, type UpstreamPoolOptions } from './upstream/upstream-pool.js';
+export { startProxy, type RunningProxy } from './proxy/proxy.js';
+export { parseProxyConfig, type ProxyConfig } from './proxy/proxy-config.js';
