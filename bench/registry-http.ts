@@ -44,10 +44,11 @@ export interface HttpSummary {
   beaconHeartbeats: LoadResult;
   registrations: LoadResult;
   /** Beacon's heartbeat figures over the bare route's. */
-  ratios: HeartbeatRatios;
+  ratios: LoadRatios;
 }
 
-export interface HeartbeatRatios {
+/** One load result's figures over another's (req/s, latencies, CPU per request). */
+export interface LoadRatios {
   requestsPerSecond: number;
   p50: number;
   p99: number;
@@ -68,9 +69,9 @@ export async function benchRegistryHttp(settings: HttpBenchSettings, log: (line:
   const responseBytes = { bare: 0, beacon: 0 };
   for (let round = 1; round <= settings.rounds; round++) {
     const bare = await measureBareFastify(settings);
-    log(`round ${round}/${settings.rounds}: bare fastify ${describe(bare.heartbeats)}`);
+    log(`round ${round}/${settings.rounds}: bare fastify ${describeLoad(bare.heartbeats)}`);
     const beacon = await measureBeacon(settings, join(settings.workDir, `round-${round}.db`));
-    log(`round ${round}/${settings.rounds}: Beacon heartbeats ${describe(beacon.heartbeats)}; registrations ${describe(beacon.registrations)}`);
+    log(`round ${round}/${settings.rounds}: Beacon heartbeats ${describeLoad(beacon.heartbeats)}; registrations ${describeLoad(beacon.registrations)}`);
     rounds.push({ bareHeartbeats: bare.heartbeats, beaconHeartbeats: beacon.heartbeats, registrations: beacon.registrations });
     responseBytes.bare = bare.responseBytes;
     responseBytes.beacon = beacon.responseBytes;
@@ -83,27 +84,36 @@ export async function benchRegistryHttp(settings: HttpBenchSettings, log: (line:
  * runs are back to back, so they share the machine's mood, which a ratio of medians would not.
  */
 export function summarizeHttp(rounds: readonly HttpRound[]): HttpSummary {
-  const perRound = rounds.map((round) => heartbeatRatios(round));
-  const cpu = perRound.flatMap((ratios) => (ratios.cpuPerRequest === undefined ? [] : [ratios.cpuPerRequest]));
   return {
     bareHeartbeats: medianResult(rounds.map((round) => round.bareHeartbeats)),
     beaconHeartbeats: medianResult(rounds.map((round) => round.beaconHeartbeats)),
     registrations: medianResult(rounds.map((round) => round.registrations)),
-    ratios: {
-      requestsPerSecond: median(perRound.map((ratios) => ratios.requestsPerSecond)),
-      p50: median(perRound.map((ratios) => ratios.p50)),
-      p99: median(perRound.map((ratios) => ratios.p99)),
-      ...(cpu.length === rounds.length ? { cpuPerRequest: median(cpu) } : {}),
-    },
+    ratios: medianRatios(rounds.map((round) => heartbeatRatios(round))),
   };
 }
 
-export function heartbeatRatios({ bareHeartbeats: bare, beaconHeartbeats: beacon }: HttpRound): HeartbeatRatios {
+export function heartbeatRatios({ bareHeartbeats: bare, beaconHeartbeats: beacon }: HttpRound): LoadRatios {
+  return loadRatios(beacon, bare);
+}
+
+/** `result`'s figures over `baseline`'s; CPU only when both were measured. */
+export function loadRatios(result: LoadResult, baseline: LoadResult): LoadRatios {
   return {
-    requestsPerSecond: beacon.requestsPerSecond / bare.requestsPerSecond,
-    p50: beacon.p50Ms / bare.p50Ms,
-    p99: beacon.p99Ms / bare.p99Ms,
-    ...(bare.cpuUsPerRequest && beacon.cpuUsPerRequest ? { cpuPerRequest: beacon.cpuUsPerRequest / bare.cpuUsPerRequest } : {}),
+    requestsPerSecond: result.requestsPerSecond / baseline.requestsPerSecond,
+    p50: result.p50Ms / baseline.p50Ms,
+    p99: result.p99Ms / baseline.p99Ms,
+    ...(baseline.cpuUsPerRequest && result.cpuUsPerRequest ? { cpuPerRequest: result.cpuUsPerRequest / baseline.cpuUsPerRequest } : {}),
+  };
+}
+
+/** Ratio by ratio medians over the rounds (CPU only when every round has it). */
+export function medianRatios(perRound: readonly LoadRatios[]): LoadRatios {
+  const cpu = perRound.flatMap((ratios) => (ratios.cpuPerRequest === undefined ? [] : [ratios.cpuPerRequest]));
+  return {
+    requestsPerSecond: median(perRound.map((ratios) => ratios.requestsPerSecond)),
+    p50: median(perRound.map((ratios) => ratios.p50)),
+    p99: median(perRound.map((ratios) => ratios.p99)),
+    ...(cpu.length === perRound.length ? { cpuPerRequest: median(cpu) } : {}),
   };
 }
 
@@ -179,7 +189,7 @@ async function runLoad(server: ListeningProcess, load: WrkLoad): Promise<LoadRes
   return cpuMs === undefined ? result : { ...result, cpuUsPerRequest: (cpuMs * 1000) / result.requests };
 }
 
-function medianResult(results: readonly LoadResult[]): LoadResult {
+export function medianResult(results: readonly LoadResult[]): LoadResult {
   const cpu = results.flatMap((result) => (result.cpuUsPerRequest === undefined ? [] : [result.cpuUsPerRequest]));
   return {
     requests: median(results.map((result) => result.requests)),
@@ -190,7 +200,7 @@ function medianResult(results: readonly LoadResult[]): LoadResult {
   };
 }
 
-function describe(result: LoadResult): string {
+export function describeLoad(result: LoadResult): string {
   const cpu = result.cpuUsPerRequest === undefined ? '' : `, ${result.cpuUsPerRequest.toFixed(1)} µs CPU/request`;
   return `${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms${cpu}`;
 }

@@ -75,3 +75,13 @@ export function integerFlag(flag: string, min: number, max: number) {
     .transform(Number)
     .refine((value) => value >= min && value <= max, `${flag} must be an integer ${min}-${max}`);
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `--log-level`, the same for every command. */
+export const logLevelFlag = {
+  default: 'info',
+  help: `pino level: ${LOG_LEVELS.join(', ')}`,
+  schema: z.enum(LOG_LEVELS, { error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }),
+} satisfies FlagSetting;

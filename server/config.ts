@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { ConfigError, envName, integerFlag, type FlagTable, parseFlags, usage } from './command-line.js';
+import { ConfigError, envName, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from './command-line.js';
 
 export { ConfigError, envName };
 
@@ -39,13 +39,7 @@ const settings = {
     help: 'largest UDP answer, whatever EDNS size a query offers',
     schema: integerFlag('--dns-udp-max', 512, 65_535),
   },
-  'log-level': {
-    default: 'info',
-    help: 'pino level: fatal, error, warn, info, debug, trace or silent',
-    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      error: '--log-level must be one of fatal, error, warn, info, debug, trace, silent',
-    }),
-  },
+  'log-level': logLevelFlag,
 } satisfies FlagTable;
 
 export interface ServerConfig {
@@ -57,7 +51,7 @@ export interface ServerConfig {
   domain: string;
   dnsTtl: number;
   dnsUdpMax: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
 }
 
 /** Returns null when --help was asked for. */

@@ -22,3 +22,17 @@ export function beaconStart(db: string, cpu: number | undefined): ProcessStart {
 export function dnsPortOf(beacon: ListeningProcess): number {
   return Number(beacon.captures[1]);
 }
+
+/** Both of `beacon proxy`'s listening lines, in either order: group 1 is the proxy's URL, group 2 the admin listener's. */
+const PROXY_LISTENING = /^(?=[\s\S]*proxy listening on (http:\/\/[^\s"]+))(?=[\s\S]*proxy admin listening on (http:\/\/[^\s"]+))/;
+
+/**
+ * `beacon proxy` in HTTP mode with its defaults (weighted round-robin, breakers, metrics), on
+ * free ports, forwarding to `service` as `registry` lists it. Logging at info for the same reason
+ * as the server's: the listening lines are info lines; nothing is logged per request.
+ */
+export function beaconProxyStart(registry: string, service: string, cpu: number | undefined): ProcessStart {
+  const proxyArgs = [BEACON_BIN, 'proxy', '--service', service, '--listen', '127.0.0.1:0', '--registry', registry, '--admin', '127.0.0.1:0', '--log-level', 'info'];
+  const [command, args] = onCpu(cpu, process.execPath, proxyArgs);
+  return { command, args, listeningLine: PROXY_LISTENING, name: 'beacon proxy' };
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, type FlagTable, integerFlag, parseFlags, usage } from '../../server/command-line.js';
+import { ConfigError, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from '../../server/command-line.js';
 import { durationMs } from '../../server/duration.js';
 import { ServiceName, Tag } from '../../server/registry/instance.js';
 import { POLICY_NAMES, type PolicyName } from '../balancing/policy.js';
@@ -64,13 +64,7 @@ const flags = {
   'max-ejection': { default: '50', help: 'percent: most instances breakers may take out at once (at least one)', schema: percent('--max-ejection') },
   admin: { default: '127.0.0.1:9901', help: 'admin listener: /metrics, /stats, /healthz', schema: hostPort('--admin') },
   token: { default: '', help: 'registry ACL token (sent as a bearer token)', schema: z.string() },
-  'log-level': {
-    default: 'info',
-    help: 'pino level: fatal, error, warn, info, debug, trace or silent',
-    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      error: '--log-level must be one of fatal, error, warn, info, debug, trace, silent',
-    }),
-  },
+  'log-level': logLevelFlag,
 } satisfies FlagTable;
 
 export interface ListenAddress {
@@ -93,7 +87,7 @@ export interface ProxyConfig {
   maxEjectedShare: number;
   admin: ListenAddress;
   token: string | undefined;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
 }
 
 /** Returns null when --help was asked for. */

@@ -1,5 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { tallied } from '../../server/metrics/tallied-counter.js';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { tallied, talliedNumber } from '../../server/metrics/tallied-counter.js';
 import { TalliedHistogram } from '../../server/metrics/tallied-histogram.js';
 import type { BreakerState, BreakerTransition } from '../breaker/circuit-breaker.js';
 import type { Outcome, Upstream, UpstreamPool, UpstreamPoolHooks } from '../upstream/upstream-pool.js';
@@ -56,34 +56,9 @@ export class ProxyMetrics {
       help: 'Breakers kept closed because the max-ejection share was reached',
       labelNames: ['instance'],
     });
-    const self = this;
-    new Counter({
-      name: 'beacon_proxy_retries_total',
-      help: 'Tries sent to another instance after a failure',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(self.retryCount);
-      },
-    });
-    new Counter({
-      name: 'beacon_proxy_panic_picks_total',
-      help: 'Instances picked in panic mode (too few usable instances: breakers looked past)',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(self.panicPicks);
-      },
-    });
-    new Counter({
-      name: 'beacon_proxy_unavailable_total',
-      help: 'Requests answered 503 (TCP: connections closed) because no instance was left to try',
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(self.unavailableCount);
-      },
-    });
+    talliedNumber(this.registry, { name: 'beacon_proxy_retries_total', help: 'Tries sent to another instance after a failure' }, () => this.retryCount);
+    talliedNumber(this.registry, { name: 'beacon_proxy_panic_picks_total', help: 'Instances picked in panic mode (too few usable instances: breakers looked past)' }, () => this.panicPicks);
+    talliedNumber(this.registry, { name: 'beacon_proxy_unavailable_total', help: 'Requests answered 503 (TCP: connections closed) because no instance was left to try' }, () => this.unavailableCount);
     new Gauge({
       name: 'beacon_proxy_panic',
       help: '1 while the last pick was made in panic mode',

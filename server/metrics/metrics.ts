@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry as MetricsRegistry } from 'prom-client';
 import type { HealthStatus } from '../registry/instance.js';
 import type { RegistryEvents } from '../registry/registry.js';
-import { tallied } from './tallied-counter.js';
+import { tallied, talliedNumber } from './tallied-counter.js';
 import { TalliedHistogram } from './tallied-histogram.js';
 
 const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' };
@@ -33,15 +33,7 @@ export class Metrics {
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
   );
   private heartbeatCount = 0;
-  readonly heartbeats = new Counter({
-    name: 'beacon_heartbeats_total',
-    help: 'Heartbeats received for registered instances',
-    registers: [this.registry],
-    collect: () => {
-      this.heartbeats.reset();
-      this.heartbeats.inc(this.heartbeatCount);
-    },
-  });
+  readonly heartbeats = talliedNumber(this.registry, { name: 'beacon_heartbeats_total', help: 'Heartbeats received for registered instances' }, () => this.heartbeatCount);
   readonly expirations = new Counter({
     name: 'beacon_expirations_total',
     help: 'Instances turned critical because their TTL ran out',

@@ -18,3 +18,15 @@ export function tallied(registry: Registry, tally: Map<string, number>, options:
     },
   });
 }
+
+/** A counter without labels whose value is read from `read()` when scraped. */
+export function talliedNumber(registry: Registry, options: { name: string; help: string }, read: () => number) {
+  return new Counter({
+    ...options,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}

@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beaconProxyStart } from '../support/beacon-process.js';
+import { type CpuPlan, onCpu } from '../support/cpu.js';
+import { freePort } from '../support/free-port.js';
+import { type ProcessStart, withListeningProcess } from '../support/listening-process.js';
+import { haproxyIsInstalled, haproxyStart } from './haproxy.js';
+import { SERVICE } from './upstreams.js';
+
+/** Everything the proxy bench sends load to, in the order each round measures them. */
+export const CONTENDER_IDS = ['direct', 'minimal', 'beacon', 'httpProxy', 'haproxy'] as const;
+export type ContenderId = (typeof CONTENDER_IDS)[number];
+
+/** What a contender is while it runs. */
+export interface Target {
+  url: string;
+  /** The forwarding process, whose CPU per request is measured; none when wrk goes straight to a backend. */
+  pid?: number;
+  /** How many backends must answer through it: all of them for a proxy, one for direct. */
+  backends: number;
+  /** `beacon proxy`'s admin listener, for its own count of answers. */
+  adminUrl?: string;
+}
+
+export interface Contender {
+  id: ContenderId;
+  /** Its row in the report. */
+  label: string;
+  /** Runs `work` against a fresh process of the contender (direct starts nothing), stopped afterwards. */
+  run<T>(work: (target: Target) => Promise<T>): Promise<T>;
+}
+
+export interface ContenderSetup {
+  /** The backends' URLs, in registration order. */
+  backends: readonly string[];
+  /** The registry `beacon proxy` learns the backends from. */
+  registry: string;
+  cpus: CpuPlan;
+  /** Where haproxy's generated configuration goes. */
+  workDir: string;
+}
+
+export const LABELS: Record<ContenderId, string> = {
+  direct: 'Direct to one backend (no proxy)',
+  minimal: 'Minimal Node forwarder (node:http + undici Pool)',
+  beacon: '`beacon proxy` (breakers and metrics on)',
+  httpProxy: 'http-proxy (npm)',
+  haproxy: 'haproxy (Debian, 1 thread)',
+};
+
+const MINIMAL_FORWARDER = fileURLToPath(new URL('./minimal-forwarder.js', import.meta.url));
+const HTTP_PROXY_FORWARDER = fileURLToPath(new URL('./http-proxy-forwarder.js', import.meta.url));
+
+/** The contenders this machine can run, each on the server CPU; haproxy only when installed. */
+export function contenders(setup: ContenderSetup): Contender[] {
+  const { backends, cpus } = setup;
+  const nodeScript = (script: string, name: string): ProcessStart => {
+    const [command, args] = onCpu(cpus.server, process.execPath, [script, ...backends]);
+    return { command, args, listeningLine: new RegExp(`${name} listening on (http://\\S+)`), name };
+  };
+  const all: Contender[] = [
+    { id: 'direct', label: LABELS.direct, run: (work) => work({ url: backends[0]!, backends: 1 }) },
+    processContender('minimal', nodeScript(MINIMAL_FORWARDER, 'minimal forwarder'), backends.length),
+    {
+      id: 'beacon',
+      label: LABELS.beacon,
+      run: (work) =>
+        withListeningProcess(beaconProxyStart(setup.registry, SERVICE, cpus.server), (proxy) =>
+          work({ url: proxy.url, pid: proxy.pid, backends: backends.length, adminUrl: proxy.captures[1]! }),
+        ),
+    },
+    processContender('httpProxy', nodeScript(HTTP_PROXY_FORWARDER, 'http-proxy'), backends.length),
+  ];
+  if (!haproxyIsInstalled()) return all;
+  return [
+    ...all,
+    {
+      id: 'haproxy',
+      label: LABELS.haproxy,
+      run: async (work) => {
+        const port = await freePort();
+        const start = haproxyStart(join(setup.workDir, 'haproxy.cfg'), port, backends, cpus.server);
+        // haproxy announces no URL; it listens where the configuration says.
+        return withListeningProcess(start, (haproxy) => work({ url: `http://127.0.0.1:${port}`, pid: haproxy.pid, backends: backends.length }));
+      },
+    },
+  ];
+}
+
+function processContender(id: ContenderId, start: ProcessStart, backends: number): Contender {
+  return { id, label: LABELS[id], run: (work) => withListeningProcess(start, (server) => work({ url: server.url, pid: server.pid, backends })) };
+}
