@@ -1,5 +1,6 @@
 import type { DnsSummary } from './dns.js';
 import { LARGE, SMALL_INSTANCES, WIDE } from './dns-fleet.js';
+import type { ProxySummary } from './proxy/proxy-bench.js';
 import type { HttpSummary } from './registry-http.js';
 
 /** The targets set by the issue that asked for this benchmark. */
@@ -83,6 +84,49 @@ export function checkDnsTargets(summary: DnsSummary): TargetCheck[] {
       target: `≤ ${DNS_TARGETS.maxHalfRateP99Ms} ms`,
       measured: `${p99.toFixed(2)} ms (ceiling ${ceilingP99.toFixed(2)} ms)`,
       met: p99 <= DNS_TARGETS.maxHalfRateP99Ms,
+    },
+  ];
+}
+
+/** The targets set by the issue that asked for the proxy benchmark. */
+export const PROXY_TARGETS = {
+  /** `beacon proxy`'s req/s at least this multiple of the minimal node:http + undici forwarder's. */
+  minMinimalForwarderRatio: 1.0,
+  /** `beacon proxy` ahead of http-proxy: its req/s above this multiple of http-proxy's. */
+  aboveHttpProxyRatio: 1.0,
+  /** `beacon proxy`'s p99 at most this multiple of the minimal forwarder's. */
+  maxP99Ratio: 1.2,
+} as const;
+
+export function checkProxyTargets(summary: ProxySummary): TargetCheck[] {
+  const { minimal, httpProxy } = summary.beaconVs;
+  const failures = summary.medians.beacon?.failures ?? 0;
+  const measured = (value: number | undefined) => (value === undefined ? 'not measured' : `${value.toFixed(2)}×`);
+  return [
+    {
+      name: 'Throughput vs the minimal Node forwarder',
+      target: `≥ ${PROXY_TARGETS.minMinimalForwarderRatio.toFixed(1)}×`,
+      measured: measured(minimal?.requestsPerSecond),
+      met: minimal !== undefined && minimal.requestsPerSecond >= PROXY_TARGETS.minMinimalForwarderRatio,
+    },
+    {
+      name: 'Throughput vs http-proxy',
+      target: `> ${PROXY_TARGETS.aboveHttpProxyRatio.toFixed(1)}×`,
+      measured: measured(httpProxy?.requestsPerSecond),
+      met: httpProxy !== undefined && httpProxy.requestsPerSecond > PROXY_TARGETS.aboveHttpProxyRatio,
+    },
+    {
+      name: 'p99 vs the minimal Node forwarder',
+      target: `≤ ${PROXY_TARGETS.maxP99Ratio}×`,
+      measured: measured(minimal?.p99),
+      met: minimal !== undefined && minimal.p99 <= PROXY_TARGETS.maxP99Ratio,
+    },
+    {
+      // Not one of the issue's targets, but the others mean nothing without it.
+      name: 'Failed requests through `beacon proxy` (all rounds)',
+      target: '0',
+      measured: String(failures),
+      met: failures === 0,
     },
   ];
 }

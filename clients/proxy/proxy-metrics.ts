@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { tallied, talliedNumber } from '../../server/metrics/tallied-counter.js';
 import { TalliedHistogram } from '../../server/metrics/tallied-histogram.js';
 import type { BreakerState, BreakerTransition } from '../breaker/circuit-breaker.js';
@@ -18,8 +18,10 @@ export interface ProxyGauges {
  */
 export class ProxyMetrics {
   readonly registry = new Registry();
-  private readonly responses = new Map<string, number>();
-  private readonly attempts = new Map<string, number>();
+  /** Keyed by status code (a number) or a word (`aborted`, `connected`, `refused`). */
+  private readonly responses = new Map<number | string, number>();
+  /** Per instance id, per outcome: kept by id, so an instance that leaves keeps its counts. */
+  private readonly attemptsByInstance = new Map<string, Record<Outcome, number>>();
   private readonly transitions = new Map<string, number>();
   private readonly refusals = new Map<string, number>();
   private retryCount = 0;
@@ -41,10 +43,18 @@ export class ProxyMetrics {
       help: 'Answers sent to clients (HTTP: by status code; TCP: connections by outcome)',
       labelNames: ['code'],
     });
-    tallied(this.registry, this.attempts, {
+    const attempts = this.attemptsByInstance;
+    new Counter({
       name: 'beacon_proxy_upstream_attempts_total',
       help: 'Requests (TCP: connections) sent to each instance, by outcome: success, failure (connect error, timeout, 5xx) or abandoned',
-      labelNames: ['instance', 'outcome'],
+      labelNames: ['instance', 'outcome'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [instance, counts] of attempts) {
+          for (const [outcome, count] of Object.entries(counts)) if (count > 0) this.inc({ instance, outcome }, count);
+        }
+      },
     });
     tallied(this.registry, this.transitions, {
       name: 'beacon_proxy_breaker_transitions_total',
@@ -98,11 +108,13 @@ export class ProxyMetrics {
   };
 
   answered(code: number | string): void {
-    add(this.responses, String(code));
+    add(this.responses, code);
   }
 
   attempted(upstream: Upstream, outcome: Outcome): void {
-    add(this.attempts, `${upstream.id} ${outcome}`);
+    let counts = this.attemptsByInstance.get(upstream.id);
+    if (!counts) this.attemptsByInstance.set(upstream.id, (counts = { success: 0, failure: 0, abandoned: 0 }));
+    counts[outcome] += 1;
   }
 
   retried(): void {
@@ -114,6 +126,6 @@ export class ProxyMetrics {
   }
 }
 
-function add(tally: Map<string, number>, key: string): void {
+function add<K>(tally: Map<K, number>, key: K): void {
   tally.set(key, (tally.get(key) ?? 0) + 1);
 }
