@@ -20,15 +20,18 @@ export const REGISTRY_SECTION = 'registry-bench';
 const INTRO = `# Benchmarks
 
 \`npm run bench\` builds Beacon and runs \`dist/bench/run.js\`, which prints the tables below and
-rewrites the two marked sections of this file (registry over HTTP, then DNS). It needs
-[wrk](https://github.com/wg/wrk) and dnsperf (\`apt-get install wrk dnsperf\`), uses loopback only
-and takes about nine minutes. \`BENCH_ROUNDS\` and \`BENCH_SECONDS\` shorten a trial run, and
-\`BENCH_ONLY=http\` or \`BENCH_ONLY=dns\` runs one part (the other section is left as it was).
+rewrites the three marked sections of this file (registry over HTTP, DNS, then \`beacon proxy\`).
+It needs [wrk](https://github.com/wg/wrk) and dnsperf (\`apt-get install wrk dnsperf\`), and
+haproxy for the proxy's native reference (\`apt-get install haproxy\`; without it that contender
+is skipped and the section says so). It uses loopback only and takes about fourteen minutes.
+\`BENCH_ROUNDS\` and \`BENCH_SECONDS\` shorten a trial run, and \`BENCH_ONLY=http\`, \`BENCH_ONLY=dns\`
+or \`BENCH_ONLY=proxy\` runs one part (the other sections are left as they were).
 
 The machine is a shared, noisy 2-core VM, so absolute rates (req/s, QPS) move from run to run;
 the ratios are what to compare. Each round measures the baseline and then Beacon, back to back,
-each in a fresh process; a figure is the median over the rounds, and a ratio is the median of
-the rounds' own ratios.
+each in a fresh process (the proxy bench keeps its contenders running across rounds; its section
+says why); a figure is the median over the rounds, and a ratio is the median of the rounds' own
+ratios.
 
 Registry method: wrk (1 thread, 50 connections, fixed duration, after a discarded warm-up) sends
 heartbeats spread round-robin over 10,000 registered instances (100 services × 100 instances,

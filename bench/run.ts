@@ -5,9 +5,11 @@ import { packageRoot } from '../server/paths.js';
 import { benchDns, type DnsBenchSettings, summarizeDns } from './dns.js';
 import { DNS_SECTION, renderDnsSection } from './dns-report.js';
 import { benchLivenessFlush } from './liveness-flush.js';
+import { benchProxy, type ProxyBenchSettings, summarizeProxy } from './proxy/proxy-bench.js';
+import { PROXY_SECTION, renderProxySection } from './proxy/proxy-report.js';
 import { benchRegistryHttp, type HttpBenchSettings, summarizeHttp } from './registry-http.js';
 import { REGISTRY_SECTION, renderSection, updateBenchmarksDoc } from './report.js';
-import { checkDnsTargets, checkTargets } from './targets.js';
+import { checkDnsTargets, checkProxyTargets, checkTargets } from './targets.js';
 import { type CpuPlan, describeCpuPlan, planCpus } from './support/cpu.js';
 import { dnsperfIsInstalled, DNSPERF } from './support/dnsperf.js';
 import type { Fleet } from './support/fleet.js';
@@ -19,7 +21,8 @@ const FLEET: Fleet = { instances: 10_000, services: 100 };
 
 const DOC = join(packageRoot, 'docs/benchmarks.md');
 
-type Part = 'http' | 'dns';
+const PARTS = ['http', 'dns', 'proxy'] as const;
+type Part = (typeof PARTS)[number];
 
 interface RunContext {
   rounds: number;
@@ -32,13 +35,13 @@ interface RunContext {
 /**
  * `npm run bench`: every benchmark, then the tables on stdout and in docs/benchmarks.md, each
  * part in its own marked section. Progress goes to stderr so stdout is the report alone. About
- * nine minutes with the defaults; BENCH_ROUNDS and BENCH_SECONDS shorten a trial run (the
- * report states what was used), BENCH_ONLY=http or BENCH_ONLY=dns runs one part.
+ * fourteen minutes with the defaults; BENCH_ROUNDS and BENCH_SECONDS shorten a trial run (the
+ * report states what was used), BENCH_ONLY=http, dns or proxy runs one part.
  */
 async function main(): Promise<void> {
   const parts = partsFromEnv();
   const missing = [
-    ...(parts.includes('http') && !wrkIsInstalled() ? ['wrk is not installed; install it (apt-get install -y wrk)'] : []),
+    ...((parts.includes('http') || parts.includes('proxy')) && !wrkIsInstalled() ? ['wrk is not installed; install it (apt-get install -y wrk)'] : []),
     ...(parts.includes('dns') && !dnsperfIsInstalled() ? [`dnsperf is not installed (no ${DNSPERF}); install it (apt-get install -y dnsperf)`] : []),
   ];
   if (missing.length > 0) {
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
     };
     if (parts.includes('http')) await runRegistryBench(context);
     if (parts.includes('dns')) await runDnsBench(context);
+    if (parts.includes('proxy')) await runProxyBench(context);
     context.log(`done; written to ${DOC}`);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
@@ -122,11 +126,41 @@ async function runDnsBench(context: RunContext): Promise<void> {
   updateBenchmarksDoc(DOC, DNS_SECTION, section);
 }
 
+/** What shares the load generator's CPU in the proxy bench (2 cores: the contender gets the other). */
+const LOAD_SIDE = 'wrk, the backends and the registry';
+
+async function runProxyBench(context: RunContext): Promise<void> {
+  const loadBefore = currentLoad();
+  const settings: ProxyBenchSettings = {
+    rounds: context.rounds,
+    connections: 50,
+    startWarmupSeconds: 5,
+    warmupSeconds: 1,
+    durationSeconds: context.seconds,
+    cpus: context.cpus,
+    workDir: context.workDir,
+  };
+  context.log(`proxy: ${settings.rounds} rounds, ${describeCpuPlan(context.cpus, LOAD_SIDE, 'the proxy')}`);
+  const result = await benchProxy(settings, context.log);
+  const summary = summarizeProxy(result);
+  const section = renderProxySection({
+    date: new Date(),
+    machine: readMachine(context.cpus, LOAD_SIDE, loadBefore, 'the proxy'),
+    settings,
+    result,
+    summary,
+    targets: checkProxyTargets(summary),
+  });
+  process.stdout.write(`${section}\n`);
+  updateBenchmarksDoc(DOC, PROXY_SECTION, section);
+}
+
 function partsFromEnv(): Part[] {
   const only = process.env.BENCH_ONLY;
-  if (only === undefined || only === '') return ['http', 'dns'];
-  if (only === 'http' || only === 'dns') return [only];
-  throw new Error(`BENCH_ONLY must be http or dns, got ${JSON.stringify(only)}`);
+  if (only === undefined || only === '') return [...PARTS];
+  const part = PARTS.find((name) => name === only);
+  if (part === undefined) throw new Error(`BENCH_ONLY must be ${PARTS.join(', ')}, got ${JSON.stringify(only)}`);
+  return [part];
 }
 
 function positiveIntegerFromEnv(name: string, fallback: number): number {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { onCpu } from '../support/cpu.js';
 import type { ProcessStart } from '../support/listening-process.js';
@@ -7,6 +8,12 @@ export const HAPROXY = '/usr/sbin/haproxy';
 
 export function haproxyIsInstalled(): boolean {
   return existsSync(HAPROXY);
+}
+
+/** Such as `2.6.12-1+deb12u4`, from `haproxy -v`. */
+export function haproxyVersion(): string {
+  const output = spawnSync(HAPROXY, ['-v'], { encoding: 'utf8' }).stdout;
+  return /version (\S+)/.exec(output)?.[1] ?? 'of unknown version';
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describeLoad, type LoadRatios, type LoadResult, loadRatios, medianRatios, medianResult } from '../registry-http.js';
 import { readMetric, registerInstances } from '../support/beacon-http.js';
@@ -8,13 +9,16 @@ import { processCpuMs } from '../support/process-cpu.js';
 import { median, sum } from '../support/stats.js';
 import { runWrk, type WrkLoad } from '../support/wrk.js';
 import { type Contender, type ContenderId, contenders, type Target } from './contenders.js';
-import { haproxyIsInstalled } from './haproxy.js';
+import { haproxyIsInstalled, haproxyVersion } from './haproxy.js';
 import { BACKEND_COUNT, backendBody, backendId, backendRegistration, SERVICE } from './upstreams.js';
 
 export interface ProxyBenchSettings {
   rounds: number;
   /** Open connections, each with one request in flight (wrk keeps them busy). */
   connections: number;
+  /** Once, after a contender starts. */
+  startWarmupSeconds: number;
+  /** Before every measured run. */
   warmupSeconds: number;
   durationSeconds: number;
   cpus: CpuPlan;
@@ -39,6 +43,7 @@ export interface ProxyBenchResult {
   skipped: { id: ContenderId; reason: string }[];
   rounds: ProxyRound[];
   bodyBytes: number;
+  versions: { httpProxy: string; haproxy?: string };
 }
 
 /** The other proxies `beacon proxy` is compared with. */
@@ -62,9 +67,11 @@ const REQUEST_TIMEOUT_MS = 5_000;
 
 /**
  * wrk through every contender to the same backends. The backends (one process) and the
- * registry share the load generator's CPU, so the contender has the other CPU to itself; each
- * round starts every contender afresh and measures them back to back, so the machine's noise
- * lands on all of them.
+ * registry share the load generator's CPU, so the contender has the other CPU to itself. Every
+ * contender is started once, checked and warmed up (a fresh Node process on one pinned CPU
+ * takes several seconds to reach its steady rate: V8's optimising compiler and the GC threads
+ * share that CPU); then each round measures them one at a time, back to back, so the machine's
+ * noise lands on all of them. Idle contenders cost nothing meanwhile.
  */
 export async function benchProxy(settings: ProxyBenchSettings, log: (line: string) => void): Promise<ProxyBenchResult> {
   const [command, args] = onCpu(settings.cpus.loadGenerator, process.execPath, [BACKENDS]);
@@ -76,48 +83,77 @@ export async function benchProxy(settings: ProxyBenchSettings, log: (line: strin
         body: backendRegistration(Number(new URL(backends[n]!).port)),
       }));
       const all = contenders({ backends, registry: registry.url, cpus: settings.cpus, workDir: settings.workDir });
-      const rounds: ProxyRound[] = [];
-      for (let round = 1; round <= settings.rounds; round++) {
-        const results: ProxyRound = {};
-        for (const contender of all) {
-          const run = await measure(settings, contender, backendsProcess);
-          log(`proxy round ${round}/${settings.rounds}: ${contender.id} ${describeRun(run)}`);
-          results[contender.id] = run;
+      return withContenders(all, async (running) => {
+        for (const { contender, target } of running) {
+          await checkAnswers(contender, target);
+          if (hasProcess(target)) await runWrk(wrkLoad(settings, target, settings.startWarmupSeconds));
+          log(`proxy: ${contender.id} started, checked and warmed up`);
         }
-        rounds.push(results);
-      }
-      return {
-        measured: all.map((contender) => contender.id),
-        skipped: haproxyIsInstalled() ? [] : [{ id: 'haproxy', reason: 'haproxy is not installed (apt-get install -y haproxy)' }],
-        rounds,
-        bodyBytes: Buffer.byteLength(backendBody(0)),
-      };
+        const rounds: ProxyRound[] = [];
+        for (let round = 1; round <= settings.rounds; round++) {
+          const results: ProxyRound = {};
+          for (const { contender, target } of running) {
+            const run = await measure(settings, contender, target, backendsProcess);
+            log(`proxy round ${round}/${settings.rounds}: ${contender.id} ${describeRun(run)}`);
+            results[contender.id] = run;
+          }
+          rounds.push(results);
+        }
+        return {
+          measured: all.map((contender) => contender.id),
+          skipped: haproxyIsInstalled() ? [] : [{ id: 'haproxy', reason: 'haproxy is not installed (apt-get install -y haproxy)' }],
+          rounds,
+          bodyBytes: Buffer.byteLength(backendBody(0)),
+          versions: {
+            httpProxy: (createRequire(import.meta.url)('http-proxy/package.json') as { version: string }).version,
+            ...(haproxyIsInstalled() ? { haproxy: haproxyVersion() } : {}),
+          },
+        };
+      });
     }),
   );
 }
 
-/** A fresh contender: checked, warmed up (V8 optimises meanwhile), then measured once. */
-async function measure(settings: ProxyBenchSettings, contender: Contender, backends: ListeningProcess): Promise<ContenderRun> {
-  return contender.run(async (target) => {
-    await checkAnswers(contender, target);
-    await runWrk(wrkLoad(settings, target, settings.warmupSeconds));
-    const answeredBefore = target.adminUrl === undefined ? 0 : await readMetric(target.adminUrl, 'beacon_proxy_responses_total');
-    const backendsBefore = processCpuMs(backends.pid);
-    const targetBefore = target.pid === undefined ? undefined : processCpuMs(target.pid);
-    const result = await runWrk(wrkLoad(settings, target, settings.durationSeconds));
-    const backendsCpu = cpuUsPerRequest(backends.pid, backendsBefore, result.requests);
-    const targetCpu = target.pid === undefined ? undefined : cpuUsPerRequest(target.pid, targetBefore, result.requests);
-    if (target.adminUrl !== undefined) await checkBeaconCount(target.adminUrl, answeredBefore, result.requests, settings.connections);
-    return {
-      requests: result.requests,
-      requestsPerSecond: result.requestsPerSecond,
-      p50Ms: result.p50Ms,
-      p99Ms: result.p99Ms,
-      failures: result.failures ?? 0,
-      ...(targetCpu === undefined ? {} : { cpuUsPerRequest: targetCpu }),
-      ...(backendsCpu === undefined ? {} : { backendsCpuUsPerRequest: backendsCpu }),
-    };
-  });
+interface Running {
+  contender: Contender;
+  target: Target;
+}
+
+/** Runs `work` with every contender started (one after another), and stops them all however it ends. */
+function withContenders<T>(list: readonly Contender[], work: (running: Running[]) => Promise<T>, started: Running[] = []): Promise<T> {
+  const [first, ...rest] = list;
+  if (first === undefined) return work(started);
+  return first.run((target) => withContenders(rest, work, [...started, { contender: first, target }]));
+}
+
+/**
+ * One measured run: checked again (a proxy that broke since must not go on), a short warm-up
+ * that reopens the connections the idle time closed, then the run.
+ */
+async function measure(settings: ProxyBenchSettings, contender: Contender, target: Target, backends: ListeningProcess): Promise<ContenderRun> {
+  await checkAnswers(contender, target);
+  if (hasProcess(target)) await runWrk(wrkLoad(settings, target, settings.warmupSeconds));
+  const answeredBefore = target.adminUrl === undefined ? 0 : await readMetric(target.adminUrl, 'beacon_proxy_responses_total');
+  const backendsBefore = processCpuMs(backends.pid);
+  const targetBefore = target.pid === undefined ? undefined : processCpuMs(target.pid);
+  const result = await runWrk(wrkLoad(settings, target, settings.durationSeconds));
+  const backendsCpu = cpuUsPerRequest(backends.pid, backendsBefore, result.requests);
+  const targetCpu = target.pid === undefined ? undefined : cpuUsPerRequest(target.pid, targetBefore, result.requests);
+  if (target.adminUrl !== undefined) await checkBeaconCount(target.adminUrl, answeredBefore, result.requests, settings.connections);
+  return {
+    requests: result.requests,
+    requestsPerSecond: result.requestsPerSecond,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    failures: result.failures ?? 0,
+    ...(targetCpu === undefined ? {} : { cpuUsPerRequest: targetCpu }),
+    ...(backendsCpu === undefined ? {} : { backendsCpuUsPerRequest: backendsCpu }),
+  };
+}
+
+/** Direct starts nothing to warm up: the backends warm up under every proxy's load. */
+function hasProcess(target: Target): boolean {
+  return target.pid !== undefined;
 }
 
 /** CPU time process `pid` used since it had used `beforeMs`, per request; undefined off Linux. */
@@ -131,7 +167,7 @@ function wrkLoad(settings: ProxyBenchSettings, target: Target, durationSeconds: 
 }
 
 /**
- * Before any load: a few requests one at a time must each be answered 200 with a backend's
+ * Before every load: a few requests one at a time must each be answered 200 with a backend's
  * body, and a proxy's must reach every backend. A broken proxy cannot then "win" with fast
  * errors, nor a stuck one by talking to a single backend.
  */

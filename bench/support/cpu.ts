@@ -21,6 +21,6 @@ export function onCpu(cpu: number | undefined, command: string, args: readonly s
   return cpu === undefined ? [command, [...args]] : ['taskset', ['-c', String(cpu), command, ...args]];
 }
 
-export function describeCpuPlan(plan: CpuPlan, loadGenerator = 'wrk'): string {
-  return plan.server === undefined ? 'not pinned' : `server on CPU ${plan.server}, ${loadGenerator} on CPU ${plan.loadGenerator}`;
+export function describeCpuPlan(plan: CpuPlan, loadGenerator = 'wrk', server = 'server'): string {
+  return plan.server === undefined ? 'not pinned' : `${server} on CPU ${plan.server}, ${loadGenerator} on CPU ${plan.loadGenerator}`;
 }

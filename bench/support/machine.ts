@@ -11,12 +11,12 @@ export interface Machine {
 }
 
 /** Read when a bench ends; `loadBefore` is the 1-minute load average when it started. */
-export function readMachine(plan: CpuPlan, loadGenerator: string, loadBefore: number): Machine {
+export function readMachine(plan: CpuPlan, loadGenerator: string, loadBefore: number, server?: string): Machine {
   return {
     node: process.version,
     cpuModel: cpus()[0]?.model ?? 'unknown CPU',
     cores: availableParallelism(),
-    pinning: describeCpuPlan(plan, loadGenerator),
+    pinning: describeCpuPlan(plan, loadGenerator, server),
     loadAverage: { before: loadBefore, after: currentLoad() },
   };
 }
