@@ -51,24 +51,46 @@ export function requestHeaders(raw: readonly string[], clientAddress: string | u
   return headers;
 }
 
-/** The upstream's response headers made fit for the client: hop-by-hop ones dropped, Via extended. */
-export function responseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const connection = headers.connection;
-  if (connection) for (const token of String(connection).split(',')) delete headers[token.trim().toLowerCase()];
-  for (const name of HOP_BY_HOP) delete headers[name];
-  headers.via = headers.via ? `${headers.via}, ${VIA}` : VIA;
-  return headers;
+/**
+ * The upstream's response headers made fit for the client, as the flat name/value list
+ * `writeHead` takes as it is: hop-by-hop ones dropped, Via extended. Copying beats deleting
+ * from undici's object, which would turn it into a slow dictionary for `writeHead` to walk.
+ */
+export function responseHeaders(headers: IncomingHttpHeaders): (string | string[])[] {
+  const named = headers.connection === undefined ? undefined : namedByConnection(String(headers.connection));
+  const flat: (string | string[])[] = [];
+  let via: string | undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (name === 'via') via = String(value);
+    else flat.push(name, value);
+  }
+  flat.push('via', via ? `${via}, ${VIA}` : VIA);
+  return flat;
 }
 
-/** Header names listed in the Connection field, which are hop-by-hop too; undefined when none. */
+/** Header names listed in the client's Connection fields; undefined when none. */
 function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   let tokens: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.toLowerCase() !== 'connection') continue;
-    for (const token of raw[i + 1]!.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name && name !== 'close' && name !== 'keep-alive') (tokens ??= new Set()).add(name);
-    }
+    const named = namedByConnection(raw[i + 1]!);
+    if (named) tokens = tokens ? new Set([...tokens, ...named]) : named;
+  }
+  return tokens;
+}
+
+/**
+ * Header names a Connection value lists (RFC 9110 §7.6.1), which are hop-by-hop too. The usual
+ * values, `keep-alive` and `close`, name nothing more, and cost no allocation.
+ */
+function namedByConnection(value: string): Set<string> | undefined {
+  if (value === 'keep-alive' || value === 'close') return undefined;
+  let tokens: Set<string> | undefined;
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name && name !== 'close' && name !== 'keep-alive') (tokens ??= new Set()).add(name);
   }
   return tokens;
 }
