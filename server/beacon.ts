@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { Acl } from './acl/acl.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import { Responder } from './dns/responder.js';
@@ -40,9 +41,11 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
   let registry: Registry;
   let app: FastifyInstance;
   try {
-    registry = new Registry({ store, clock: options.clock ?? systemClock, events: metrics.registryEvents });
+    const clock = options.clock ?? systemClock;
+    registry = new Registry({ store, clock, events: metrics.registryEvents });
     metrics.observe(registry);
-    app = await buildApp({ registry, metrics, logLevel: config.logLevel, version });
+    const acl = config.acl ? openAcl(store, clock, config.aclBootstrapToken) : undefined;
+    app = await buildApp({ registry, metrics, ...(acl ? { acl } : {}), logLevel: config.logLevel, version });
   } catch (error) {
     store.close();
     throw error;
@@ -93,6 +96,15 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
         app.log.info('stopped: listeners closed, heartbeat times written, database closed');
       })()),
   };
+}
+
+/** The token checker for --acl; refuses to start when nobody could ever administer tokens. */
+function openAcl(store: SqliteStore, clock: Clock, bootstrapSecret: string): Acl {
+  const acl = new Acl(store, clock, bootstrapSecret || undefined);
+  if (!acl.hasManagementToken) {
+    throw new Error('--acl needs a management token: give one with --acl-bootstrap-token (or BEACON_ACL_BOOTSTRAP_TOKEN)');
+  }
+  return acl;
 }
 
 function dnsResponder(config: ServerConfig, registry: Registry): Responder {

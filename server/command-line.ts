@@ -12,6 +12,8 @@ export interface FlagSetting {
   default?: string;
   help: string;
   schema: z.ZodType<unknown, string | undefined>;
+  /** A switch (`--acl`): given, it reads as "true"; its environment variable takes true/false. */
+  switch?: true;
 }
 
 export type FlagTable = Record<string, FlagSetting>;
@@ -35,7 +37,7 @@ export function parseFlags<T extends FlagTable>(table: T, argv: string[], env: N
       allowPositionals: false,
       options: {
         help: { type: 'boolean', short: 'h' },
-        ...Object.fromEntries(Object.keys(table).map((flag) => [flag, { type: 'string' as const }])),
+        ...Object.fromEntries(Object.entries(table).map(([flag, setting]) => [flag, { type: setting.switch ? ('boolean' as const) : ('string' as const) }])),
       },
     }));
   } catch (error) {
@@ -44,7 +46,8 @@ export function parseFlags<T extends FlagTable>(table: T, argv: string[], env: N
   if (values.help) return null;
   const parsed: Record<string, unknown> = {};
   for (const [flag, setting] of Object.entries(table)) {
-    const fromFlag = values[flag] as string | undefined;
+    const given = values[flag];
+    const fromFlag = given === undefined ? undefined : String(given);
     const raw = fromFlag ?? env[envName(flag)] ?? setting.default;
     const result = setting.schema.safeParse(raw);
     if (!result.success) {
@@ -61,7 +64,11 @@ export function parseFlags<T extends FlagTable>(table: T, argv: string[], env: N
 export function usage(synopsis: string, table: FlagTable): string {
   const width = Math.max(...Object.keys(table).map((flag) => flag.length)) + 2;
   const rows = Object.entries(table).map(([flag, setting]) => {
-    const origin = setting.default === undefined ? 'required' : `default ${setting.default}`;
+    const origin = setting.switch
+      ? 'off unless given'
+      : setting.default === undefined
+        ? 'required'
+        : `default ${setting.default === '' ? 'none' : setting.default}`;
     return `  --${flag.padEnd(width)} ${setting.help} (${origin}; env ${envName(flag)})`;
   });
   return [`usage: ${synopsis}`, '', ...rows].join('\n');
@@ -85,3 +92,13 @@ export const logLevelFlag = {
   help: `pino level: ${LOG_LEVELS.join(', ')}`,
   schema: z.enum(LOG_LEVELS, { error: `--log-level must be one of ${LOG_LEVELS.join(', ')}` }),
 } satisfies FlagSetting;
+
+/** A switch flag: absent or "false"/"0" is off; given, or "true"/"1" in its variable, is on. */
+export function switchFlag(flag: string, help: string) {
+  return {
+    default: 'false',
+    help,
+    switch: true,
+    schema: z.enum(['true', 'false', '1', '0'], { error: `${flag} takes no value on the command line; its variable must be true or false` }).transform((value) => value === 'true' || value === '1'),
+  } satisfies FlagSetting;
+}

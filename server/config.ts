@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { ConfigError, envName, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from './command-line.js';
+import { ConfigError, envName, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, switchFlag, usage } from './command-line.js';
 
 export { ConfigError, envName };
 
@@ -39,6 +39,12 @@ const settings = {
     help: 'largest UDP answer, whatever EDNS size a query offers',
     schema: integerFlag('--dns-udp-max', 512, 65_535),
   },
+  acl: switchFlag('--acl', 'require a token on every /v1 request (docs/security.md)'),
+  'acl-bootstrap-token': {
+    default: '',
+    help: 'secret of the bootstrap management token, created or updated at start (needed with --acl until another management token exists)',
+    schema: z.string().refine((value) => value === '' || value.length >= 16, '--acl-bootstrap-token must be at least 16 characters'),
+  },
   'log-level': logLevelFlag,
 } satisfies FlagTable;
 
@@ -51,6 +57,9 @@ export interface ServerConfig {
   domain: string;
   dnsTtl: number;
   dnsUdpMax: number;
+  acl: boolean;
+  /** Empty: none given. */
+  aclBootstrapToken: string;
   logLevel: LogLevel;
 }
 
@@ -67,6 +76,8 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     domain: flags.domain,
     dnsTtl: flags['dns-ttl'],
     dnsUdpMax: flags['dns-udp-max'],
+    acl: flags.acl,
+    aclBootstrapToken: flags['acl-bootstrap-token'],
     logLevel: flags['log-level'],
   };
 }

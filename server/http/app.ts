@@ -3,9 +3,12 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import secureJsonParse from 'secure-json-parse';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, LogController, type onResponseHookHandler } from 'fastify';
 import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Acl } from '../acl/acl.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Registry } from '../registry/registry.js';
+import { enforceAccess } from './access.js';
 import { errorBody, installErrorHandling } from './errors.js';
+import { aclRoutes } from './routes/acl.js';
 import { instanceRoutes } from './routes/instances.js';
 import { serviceRoutes } from './routes/services.js';
 import { systemRoutes } from './routes/system.js';
@@ -15,6 +18,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     registry: Registry;
     metrics: Metrics;
+    /** Undefined when ACL is off. */
+    acl: Acl | undefined;
   }
 }
 
@@ -23,6 +28,8 @@ export const BODY_LIMIT = 64 * 1024;
 export interface AppOptions {
   registry: Registry;
   metrics: Metrics;
+  /** Tokens to check on /v1 requests; absent: ACL off. */
+  acl?: Acl;
   /** A pino level, or false for no logs (tests). */
   logLevel?: string | false;
   version?: string;
@@ -52,7 +59,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(responseSerializerCompiler);
   app.decorate('registry', options.registry);
   app.decorate('metrics', options.metrics);
+  app.decorate('acl', options.acl);
   acceptJsonOnly(app);
+  enforceAccess(app, options.acl);
   installErrorHandling(app, BODY_LIMIT, options.metrics);
   countRequests(app, options.metrics);
   // Blocked queries are answered (with the current list) rather than cut when the server stops.
@@ -70,6 +79,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: 'instances', description: 'Register and keep instances alive' },
         { name: 'services', description: 'Read services and instances (blocking queries)' },
         { name: 'system', description: "The registry's own health and metrics" },
+        { name: 'acl', description: 'Tokens (with --acl): create, list, revoke' },
       ],
     },
     transform: jsonSchemaTransform,
@@ -78,6 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes);
   await app.register(serviceRoutes);
   await app.register(instanceRoutes);
+  await app.register(aclRoutes);
   await app.ready();
   return app;
 }

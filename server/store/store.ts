@@ -55,3 +55,23 @@ export interface Store {
   saveLiveness(rows: readonly LivenessRecord[]): void;
   close(): void;
 }
+
+/** An ACL token as stored: never its secret, only the secret's SHA-256. */
+export interface TokenRecord {
+  id: string;
+  secretHash: Buffer;
+  kind: 'management' | 'service' | 'read';
+  /** For `service` tokens: the services it may write. */
+  services: string[];
+  description: string;
+  createdAt: number;
+}
+
+/** Where ACL tokens live; every method is durable when it returns. */
+export interface TokenStore {
+  loadTokens(): TokenRecord[];
+  /** Inserts the token, or replaces the one with the same id. */
+  putToken(token: TokenRecord): void;
+  /** True when a token was deleted. */
+  deleteToken(id: string): boolean;
+}

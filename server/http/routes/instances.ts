@@ -12,6 +12,7 @@ export const instanceRoutes: FastifyPluginAsyncZod = async (app) => {
   app.put(
     '/v1/services/:service/instances/:id',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Register an instance, or replace its registration',
         tags: ['instances'],
@@ -36,6 +37,7 @@ export const instanceRoutes: FastifyPluginAsyncZod = async (app) => {
   app.put(
     '/v1/services/:service/instances/:id/heartbeat',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Renew the TTL, optionally reporting a status',
         description: 'No status means passing. 404 means the registry does not know the instance: register again.',
@@ -51,6 +53,7 @@ export const instanceRoutes: FastifyPluginAsyncZod = async (app) => {
   app.put(
     '/v1/services/:service/instances/:id/maintenance',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Take an instance out of every answer, or put it back',
         tags: ['instances'],
@@ -65,6 +68,7 @@ export const instanceRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     '/v1/services/:service/instances/:id',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Deregister an instance',
         tags: ['instances'],

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
-import type { InstanceRecord, LivenessRecord, Store, StoreChange, StoredState } from '../store.js';
+import type { InstanceRecord, LivenessRecord, Store, StoreChange, StoredState, TokenRecord, TokenStore } from '../store.js';
 import { migrate, readMigrations } from './migrate.js';
 
 export type Synchronous = 'normal' | 'full';
@@ -37,7 +37,16 @@ interface InstanceRow {
   last_heartbeat_at: number;
 }
 
-export class SqliteStore implements Store {
+interface TokenRow {
+  id: string;
+  secret_hash: Buffer;
+  kind: TokenRecord['kind'];
+  services: string;
+  description: string;
+  created_at: number;
+}
+
+export class SqliteStore implements Store, TokenStore {
   readonly db: Database.Database;
   private readonly statements;
 
@@ -63,6 +72,11 @@ export class SqliteStore implements Store {
       liveness: this.db.prepare<[number, string, string, string]>(
         'UPDATE instances SET last_heartbeat_at = ?, output = ? WHERE service = ? AND id = ?',
       ),
+      allTokens: this.db.prepare<[], TokenRow>('SELECT * FROM acl_tokens ORDER BY created_at, id'),
+      putToken: this.db.prepare<TokenRow>(
+        'INSERT OR REPLACE INTO acl_tokens (id, secret_hash, kind, services, description, created_at) VALUES (@id, @secret_hash, @kind, @services, @description, @created_at)',
+      ),
+      deleteToken: this.db.prepare<[string]>('DELETE FROM acl_tokens WHERE id = ?'),
     };
   }
 
@@ -87,6 +101,32 @@ export class SqliteStore implements Store {
     this.transaction(() => {
       for (const row of rows) this.statements.liveness.run(row.lastHeartbeatAt, row.output, row.service, row.id);
     });
+  }
+
+  loadTokens(): TokenRecord[] {
+    return this.statements.allTokens.all().map((row) => ({
+      id: row.id,
+      secretHash: row.secret_hash,
+      kind: row.kind,
+      services: JSON.parse(row.services) as string[],
+      description: row.description,
+      createdAt: row.created_at,
+    }));
+  }
+
+  putToken(token: TokenRecord): void {
+    this.statements.putToken.run({
+      id: token.id,
+      secret_hash: token.secretHash,
+      kind: token.kind,
+      services: JSON.stringify(token.services),
+      description: token.description,
+      created_at: token.createdAt,
+    });
+  }
+
+  deleteToken(id: string): boolean {
+    return this.statements.deleteToken.run(id).changes > 0;
   }
 
   close(): void {
