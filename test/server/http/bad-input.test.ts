@@ -164,6 +164,14 @@ const cases: BadRequest[] = [
   { name: 'rejects index=abc on the service list with a message naming querystring.index', method: 'GET', url: '/v1/services?index=abc', status: 400, message: /^querystring\.index: must be a non-negative integer$/ },
   { name: 'rejects wait=5x on the service list with a message naming querystring.wait', method: 'GET', url: '/v1/services?index=1&wait=5x', status: 400, message: /^querystring\.wait: must be a duration/ },
 
+  // Token administration (validated whether or not ACL is on; with it off, valid calls answer 404).
+  { name: 'rejects a token of an unknown kind with a message naming body.kind', method: 'POST', url: '/v1/acl/tokens', payload: { kind: 'root' }, status: 400, message: /^body\.kind: / },
+  { name: 'rejects a service token without services with a message naming body.services', method: 'POST', url: '/v1/acl/tokens', payload: { kind: 'service' }, status: 400, message: /^body\.services: must list at least one service for a service token$/ },
+  { name: 'rejects a service token for a bad service name with a message naming body.services.0', method: 'POST', url: '/v1/acl/tokens', payload: { kind: 'service', services: ['Bad_Name'] }, status: 400, message: new RegExp(`^body\\.services\\.0: ${DNS_LABEL_PROBLEM}`) },
+  { name: 'rejects an unknown token field with a message naming it', method: 'POST', url: '/v1/acl/tokens', payload: { kind: 'read', admin: true }, status: 400, message: /^body: has unknown field admin$/ },
+  { name: 'rejects a token id with a slash-free but bad character with a message naming params.id', method: 'DELETE', url: '/v1/acl/tokens/bad%20id', status: 400, message: /^params\.id: must be a token id/ },
+  { name: 'answers token administration with ACL off by 404 saying how to turn it on', method: 'GET', url: '/v1/acl/tokens', status: 404, message: /^ACL is off: start beacon server with --acl/ },
+
   // Routes that do not exist.
   { name: 'answers an unknown route with 404 naming the route', method: 'GET', url: '/v1/servics', status: 404, message: /^no route GET \/v1\/servics$/ },
   { name: 'answers a POST to an instance (registration is PUT) with 404 naming the route', method: 'POST', url: instance('w1'), payload: valid, status: 404, message: /^no route POST \/v1\/services\/web\/instances\/w1$/ },
