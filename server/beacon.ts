@@ -12,6 +12,7 @@ import { buildApp } from './http/app.js';
 import { Metrics } from './metrics/metrics.js';
 import { packageRoot } from './paths.js';
 import { Registry } from './registry/registry.js';
+import { DEFAULT_SELF_PRESERVATION } from './registry/self-preservation.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
 export interface Beacon {
@@ -42,7 +43,12 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
   let app: FastifyInstance;
   try {
     const clock = options.clock ?? systemClock;
-    registry = new Registry({ store, clock, events: metrics.registryEvents });
+    registry = new Registry({
+      store,
+      clock,
+      events: metrics.registryEvents,
+      selfPreservation: { ...DEFAULT_SELF_PRESERVATION, share: config.selfPreservation },
+    });
     metrics.observe(registry);
     const acl = config.acl ? openAcl(store, clock, config.aclBootstrapToken) : undefined;
     app = await buildApp({ registry, metrics, ...(acl ? { acl } : {}), logLevel: config.logLevel, version });

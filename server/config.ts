@@ -39,6 +39,11 @@ const settings = {
     help: 'largest UDP answer, whatever EDNS size a query offers',
     schema: integerFlag('--dns-udp-max', 512, 65_535),
   },
+  'self-preservation': {
+    default: '50',
+    help: 'percent: when more of the healthy instances than this would expire within a minute, expire none (0: off; fleets under 10 never held)',
+    schema: integerFlag('--self-preservation', 0, 100),
+  },
   acl: switchFlag('--acl', 'require a token on every /v1 request (docs/security.md)'),
   'acl-bootstrap-token': {
     default: '',
@@ -57,6 +62,8 @@ export interface ServerConfig {
   domain: string;
   dnsTtl: number;
   dnsUdpMax: number;
+  /** Share 0–1; 0 turns the guard off. */
+  selfPreservation: number;
   acl: boolean;
   /** Empty: none given. */
   aclBootstrapToken: string;
@@ -76,6 +83,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     domain: flags.domain,
     dnsTtl: flags['dns-ttl'],
     dnsUdpMax: flags['dns-udp-max'],
+    selfPreservation: flags['self-preservation'] / 100,
     acl: flags.acl,
     aclBootstrapToken: flags['acl-bootstrap-token'],
     logLevel: flags['log-level'],

@@ -51,8 +51,18 @@ export class Housekeeping {
 
   private sweepChunk(): boolean {
     try {
-      const { expired, removed, more } = this.registry.sweep();
+      const wasPreserving = this.registry.selfPreservation.engaged;
+      const { expired, removed, withheld, more } = this.registry.sweep();
       if (expired || removed) this.log.info({ expired, removed }, 'health sweep: instances expired or removed');
+      const preserving = this.registry.selfPreservation.engaged;
+      if (preserving && !wasPreserving) {
+        this.log.warn(
+          { withheld },
+          'self-preservation engaged: too many instances stopped heartbeating at once, so none is expired until heartbeats return or an operator turns it off (PUT /v1/operator/self-preservation)',
+        );
+      } else if (wasPreserving && !preserving) {
+        this.log.warn({ expired }, 'self-preservation released: expiries apply again');
+      }
       return more;
     } catch (error) {
       this.metrics.storageErrors.inc({ operation: 'sweep' });

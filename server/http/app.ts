@@ -9,6 +9,7 @@ import type { Registry } from '../registry/registry.js';
 import { enforceAccess } from './access.js';
 import { errorBody, installErrorHandling } from './errors.js';
 import { aclRoutes } from './routes/acl.js';
+import { operatorRoutes } from './routes/operator.js';
 import { instanceRoutes } from './routes/instances.js';
 import { serviceRoutes } from './routes/services.js';
 import { systemRoutes } from './routes/system.js';
@@ -80,6 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: 'services', description: 'Read services and instances (blocking queries)' },
         { name: 'system', description: "The registry's own health and metrics" },
         { name: 'acl', description: 'Tokens (with --acl): create, list, revoke' },
+        { name: 'operator', description: "The operator's controls: self-preservation" },
       ],
     },
     transform: jsonSchemaTransform,
@@ -89,6 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(serviceRoutes);
   await app.register(instanceRoutes);
   await app.register(aclRoutes);
+  await app.register(operatorRoutes);
   await app.ready();
   return app;
 }

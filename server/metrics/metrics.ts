@@ -11,6 +11,7 @@ export interface RegistryGauges {
   countByStatus(): Record<HealthStatus, number>;
   readonly blockedQueries: number;
   readonly pendingLiveness: number;
+  readonly selfPreservation: { engaged: boolean; withheld: number };
 }
 
 /**
@@ -155,6 +156,22 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(source.blockedQueries);
+      },
+    });
+    new Gauge({
+      name: 'beacon_self_preservation',
+      help: '1 while self-preservation holds expiries back (too many instances stopped heartbeating at once)',
+      registers: [this.registry],
+      collect() {
+        this.set(source.selfPreservation.engaged ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'beacon_expirations_withheld',
+      help: 'Instances whose TTL ran out but self-preservation keeps from turning critical',
+      registers: [this.registry],
+      collect() {
+        this.set(source.selfPreservation.withheld);
       },
     });
     new Gauge({

@@ -3,6 +3,7 @@ import type { InstanceRecord, Store, StoreChange } from '../store/store.js';
 import { ChangeIndex, type WaitOutcome } from './change-index.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { LivenessBacklog } from './liveness-backlog.js';
+import { DEFAULT_SELF_PRESERVATION, SelfPreservation, type SelfPreservationOptions, type SelfPreservationState } from './self-preservation.js';
 import { RegistryError } from './errors.js';
 import { isCritical, type LiveInstance, nextDeadline, revise, statusOf, toView, visiblyDiffers } from './health.js';
 import type {
@@ -27,6 +28,7 @@ export interface RegistryOptions {
   /** Bound on concurrently blocked queries. */
   maxWaiters?: number;
   events?: RegistryEvents;
+  selfPreservation?: SelfPreservationOptions;
 }
 
 export interface InstanceFilter {
@@ -38,12 +40,17 @@ export interface InstanceFilter {
 export interface SweepResult {
   expired: number;
   removed: number;
+  /** Expiries held back by self-preservation. */
+  withheld: number;
   /** True when the batch limit cut the sweep short: call again soon. */
   more: boolean;
 }
 
 /** The change-index key of the service list (no service can be named `*`). */
 const CATALOG = '*';
+
+/** How soon an expiry held back by self-preservation is looked at again. */
+const HELD_EXPIRY_RECHECK_MS = 1_000;
 
 interface Change {
   before?: LiveInstance;
@@ -64,11 +71,13 @@ export class Registry {
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly events: RegistryEvents;
+  private readonly guard: SelfPreservation;
 
   constructor(options: RegistryOptions) {
     this.store = options.store;
     this.clock = options.clock;
     this.events = options.events ?? {};
+    this.guard = new SelfPreservation(options.selfPreservation ?? DEFAULT_SELF_PRESERVATION);
     const state = this.store.load();
     this.changes = new ChangeIndex(state.lastIndex, options.maxWaiters ?? 10_000);
     const now = this.clock.now();
@@ -219,12 +228,18 @@ export class Registry {
   /**
    * Applies the expiries and removals due at the clock's time, at most `limit` per call so a
    * mass expiry is written in short transactions rather than one that stalls the event loop.
+   * Expiries go through self-preservation first: held back, they are looked at again a second
+   * later, and apply as soon as the guard lets them (or their heartbeats came back meanwhile).
    */
   sweep(limit = 500): SweepResult {
     const now = this.clock.now();
     const changes: Change[] = [];
     let expired = 0;
     let removed = 0;
+    let withheld = 0;
+    // Decided once per sweep, at the first expiry, over every overdue instance (not just this
+    // batch), so a mass expiry is seen whole rather than 500 at a time.
+    let expiriesAdmitted: boolean | undefined;
     while (changes.length < limit) {
       const due = this.deadlines.popDue(now);
       if (!due) break;
@@ -235,6 +250,13 @@ export class Registry {
         changes.push({ before: instance });
         removed += 1;
       } else if (!instance.expired && instance.expiresAt <= now) {
+        expiriesAdmitted ??= this.guard.admit(now, ...this.overdueAndHealthy(now));
+        if (!expiriesAdmitted) {
+          instance.scheduledAt = now + HELD_EXPIRY_RECHECK_MS;
+          this.deadlines.push(instance.scheduledAt, instance);
+          withheld += 1;
+          continue;
+        }
         const criticalSince = instance.criticalSince ?? instance.expiresAt;
         changes.push({ before: instance, after: revise(instance, { expired: true, criticalSince }) });
         expired += 1;
@@ -242,6 +264,8 @@ export class Registry {
         this.schedule(instance); // a heartbeat moved the deadline since it was queued
       }
     }
+    // Nothing overdue any more (heartbeats came back): the guard lets go.
+    if (expiriesAdmitted === undefined && this.guard.state.engaged) this.guard.admit(now, 0, 0);
     if (changes.length > 0) {
       try {
         this.commit(changes);
@@ -249,11 +273,36 @@ export class Registry {
         for (const change of changes) this.schedule(change.before!);
         throw error;
       }
+      this.guard.applied(now, expired);
       if (expired) this.events.expired?.(expired);
       if (removed) this.events.removed?.(removed);
     }
     const next = this.deadlines.peekTime();
-    return { expired, removed, more: next !== undefined && next <= now };
+    return { expired, removed, withheld, more: next !== undefined && next <= now };
+  }
+
+  get selfPreservation(): SelfPreservationState {
+    return this.guard.state;
+  }
+
+  /** The operator's switch for self-preservation; off, the next sweep expires everything due. */
+  setSelfPreservation(enabled: boolean): SelfPreservationState {
+    this.guard.setEnabled(enabled);
+    return this.guard.state;
+  }
+
+  /** [overdue, healthy]: instances not yet critical, and those of them whose TTL ran out. */
+  private overdueAndHealthy(now: number): [number, number] {
+    let overdue = 0;
+    let healthy = 0;
+    for (const instances of this.services.values()) {
+      for (const instance of instances.values()) {
+        if (isCritical(instance)) continue;
+        healthy += 1;
+        if (instance.expiresAt <= now) overdue += 1;
+      }
+    }
+    return [overdue, healthy];
   }
 
   get pendingLiveness(): number {

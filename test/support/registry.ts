@@ -1,13 +1,13 @@
 import { ManualClock } from '../../server/clock.js';
-import { Registry } from '../../server/registry/registry.js';
+import { Registry, type RegistryOptions } from '../../server/registry/registry.js';
 import { InstanceRegistration } from '../../server/registry/instance.js';
 import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
 
 /** A registry on a real (in-memory or file) SQLite store, driven by a manual clock. */
-export function registryWithClock(path = ':memory:') {
+export function registryWithClock(path = ':memory:', options: Partial<RegistryOptions> = {}) {
   const clock = new ManualClock();
   const store = new SqliteStore({ path });
-  const registry = new Registry({ store, clock });
+  const registry = new Registry({ store, clock, ...options });
   return { clock, store, registry };
 }
 

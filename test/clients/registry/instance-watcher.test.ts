@@ -159,7 +159,7 @@ describe('InstanceWatcher when the registry goes away', { concurrency: true }, (
     const [error] = (await once(watcher, 'unreachable')) as [RegistryClientError, number];
     // Refused, or a 503 from a registry still shutting down: either way a failure worth retrying.
     assert.ok(error.transient, error.code);
-    assert.equal(watcher.instances, known);
+    assert.deepEqual(watcher.instances, known);
     const reconnected = once(watcher, 'reconnected', { signal: AbortSignal.timeout(5_000) });
     const second = await startServerProcess(args);
     t.after(() => second.stop());

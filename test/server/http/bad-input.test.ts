@@ -172,6 +172,10 @@ const cases: BadRequest[] = [
   { name: 'rejects a token id with a slash-free but bad character with a message naming params.id', method: 'DELETE', url: '/v1/acl/tokens/bad%20id', status: 400, message: /^params\.id: must be a token id/ },
   { name: 'answers token administration with ACL off by 404 saying how to turn it on', method: 'GET', url: '/v1/acl/tokens', status: 404, message: /^ACL is off: start beacon server with --acl/ },
 
+  // The operator's controls.
+  { name: 'rejects a self-preservation change without enabled with a message naming body.enabled', method: 'PUT', url: '/v1/operator/self-preservation', payload: {}, status: 400, message: /^body\.enabled: / },
+  { name: 'rejects a self-preservation change with enabled="no" with a message naming body.enabled', method: 'PUT', url: '/v1/operator/self-preservation', payload: { enabled: 'no' }, status: 400, message: /^body\.enabled: / },
+
   // Routes that do not exist.
   { name: 'answers an unknown route with 404 naming the route', method: 'GET', url: '/v1/servics', status: 404, message: /^no route GET \/v1\/servics$/ },
   { name: 'answers a POST to an instance (registration is PUT) with 404 naming the route', method: 'POST', url: instance('w1'), payload: valid, status: 404, message: /^no route POST \/v1\/services\/web\/instances\/w1$/ },

@@ -13,7 +13,7 @@ describe('health state machine', () => {
     assert.equal(registry.getInstance('web', 'w1').status, 'passing');
 
     clock.advance(1);
-    assert.deepEqual(registry.sweep(), { expired: 1, removed: 0, more: false });
+    assert.deepEqual(registry.sweep(), { expired: 1, removed: 0, withheld: 0, more: false });
     assert.equal(registry.getInstance('web', 'w1').status, 'critical');
   });
 
@@ -61,7 +61,7 @@ describe('health state machine', () => {
     registry.sweep();
     assert.equal(registry.listInstances('web').length, 1);
     clock.advance(1);
-    assert.deepEqual(registry.sweep(), { expired: 0, removed: 1, more: false });
+    assert.deepEqual(registry.sweep(), { expired: 0, removed: 1, withheld: 0, more: false });
     assert.deepEqual(registry.listInstances('web'), []);
     assert.deepEqual(registry.listServices(), []);
   });
@@ -132,8 +132,8 @@ describe('health state machine', () => {
     const { clock, registry } = registryWithClock();
     for (let i = 0; i < 5; i++) registry.register('web', `w${i}`, registration({ ttl: 1 }));
     clock.advance(1_000);
-    assert.deepEqual(registry.sweep(3), { expired: 3, removed: 0, more: true });
-    assert.deepEqual(registry.sweep(3), { expired: 2, removed: 0, more: false });
+    assert.deepEqual(registry.sweep(3), { expired: 3, removed: 0, withheld: 0, more: true });
+    assert.deepEqual(registry.sweep(3), { expired: 2, removed: 0, withheld: 0, more: false });
     assert.equal(registry.countByStatus().critical, 5);
   });
 

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Registry } from '../../../server/registry/registry.js';
+import { registration, registryWithClock } from '../../support/registry.js';
+
+const TTL_MS = 10_000;
+
+/** A fleet of `count` instances of service `web` with a 10 s TTL, all passing. */
+function fleet(count: number, share = 0.5) {
+  const setup = registryWithClock(':memory:', { selfPreservation: { share, windowMs: 60_000, minInstances: 10 } });
+  for (let i = 0; i < count; i++) setup.registry.register('web', `i-${i}`, registration({ ttl: TTL_MS / 1000 }));
+  return setup;
+}
+
+function heartbeat(registry: Registry, ids: number[]): void {
+  for (const i of ids) registry.heartbeat('web', `i-${i}`, {});
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+function critical(registry: Registry): number {
+  return registry.countByStatus().critical;
+}
+
+describe('self-preservation', () => {
+  it('holds every expiry when more than half the fleet stops heartbeating at once', () => {
+    const { registry, clock } = fleet(20);
+    clock.advance(TTL_MS - 1000);
+    heartbeat(registry, range(0, 8)); // 12 of 20 (60%) go silent
+
+    clock.advance(1000);
+    const result = registry.sweep();
+
+    assert.deepEqual(result, { expired: 0, removed: 0, withheld: 12, more: false });
+    assert.equal(critical(registry), 0);
+    assert.deepEqual(registry.selfPreservation, { enabled: true, engaged: true, withheld: 12 });
+  });
+
+  it('expires as usual when fewer than half stop', () => {
+    const { registry, clock } = fleet(20);
+    clock.advance(TTL_MS - 1000);
+    heartbeat(registry, range(0, 12)); // 8 of 20 (40%) go silent
+
+    clock.advance(1000);
+    const result = registry.sweep();
+
+    assert.deepEqual(result, { expired: 8, removed: 0, withheld: 0, more: false });
+    assert.equal(registry.selfPreservation.engaged, false);
+  });
+
+  it('counts expiries over the window: a second wave that passes the share is held', () => {
+    const { registry, clock } = fleet(20);
+    clock.advance(TTL_MS - 1000);
+    heartbeat(registry, range(0, 14)); // first wave: 6 silent (30%), expired
+    clock.advance(1000);
+    registry.sweep();
+    clock.advance(TTL_MS - 2000);
+    heartbeat(registry, range(0, 8)); // second wave: 6 more (8 of 14 left) would make 12 of 20
+
+    clock.advance(2000);
+    const result = registry.sweep();
+
+    assert.equal(critical(registry), 6);
+    assert.equal(result.withheld, 6);
+    assert.equal(registry.selfPreservation.engaged, true);
+  });
+
+  it('lets go when heartbeats come back, and the instances stay passing', () => {
+    const { registry, clock } = fleet(20);
+    clock.advance(TTL_MS - 1000);
+    heartbeat(registry, range(0, 8));
+    clock.advance(1000);
+    registry.sweep();
+
+    heartbeat(registry, range(8, 20)); // the partition heals
+    clock.advance(1000);
+    registry.sweep();
+
+    assert.equal(registry.selfPreservation.engaged, false);
+    assert.equal(critical(registry), 0);
+  });
+
+  it('the instances that really died expire once the rest is back', () => {
+    const { registry, clock } = fleet(20);
+    clock.advance(TTL_MS - 1000);
+    heartbeat(registry, range(0, 8));
+    clock.advance(1000);
+    registry.sweep();
+
+    heartbeat(registry, range(8, 17)); // 3 of the 12 never come back
+    clock.advance(1000);
+    const result = registry.sweep();
+
+    assert.equal(result.expired, 3);
+    assert.equal(registry.selfPreservation.engaged, false);
+  });
+
+  it('the operator turning it off expires everything held at the next sweep', () => {
+    const { registry, clock } = fleet(20);
+    clock.advance(TTL_MS - 1000);
+    heartbeat(registry, range(0, 8));
+    clock.advance(1000);
+    registry.sweep();
+
+    const state = registry.setSelfPreservation(false);
+    clock.advance(1000);
+    const result = registry.sweep();
+
+    assert.deepEqual(state, { enabled: false, engaged: false, withheld: 0 });
+    assert.equal(result.expired, 12);
+    assert.equal(critical(registry), 12);
+  });
+
+  it('never holds a fleet under the minimum size', () => {
+    const { registry, clock } = fleet(5);
+
+    clock.advance(TTL_MS);
+    const result = registry.sweep();
+
+    assert.equal(result.expired, 5);
+  });
+
+  it('a share of 0 turns it off', () => {
+    const { registry, clock } = fleet(20, 0);
+
+    clock.advance(TTL_MS);
+    const result = registry.sweep();
+
+    assert.equal(result.expired, 20);
+    assert.equal(registry.selfPreservation.enabled, false);
+  });
+});
