@@ -5,7 +5,7 @@
  * pointers are refused in questions (nothing precedes them to point at), and any surprise
  * becomes a typed result instead of an exception.
  */
-export const TYPE = { A: 1, NS: 2, SOA: 6, AAAA: 28, SRV: 33, OPT: 41, ANY: 255 } as const;
+export const TYPE = { A: 1, NS: 2, SOA: 6, HINFO: 13, AAAA: 28, SRV: 33, OPT: 41, ANY: 255 } as const;
 export const CLASS_IN = 1;
 export const CLASS_ANY = 255;
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;

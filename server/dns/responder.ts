@@ -39,6 +39,12 @@ const CLASSIC_UDP_LIMIT = 512;
 export class Responder {
   private readonly soaTail: (serial: number) => Buffer;
   private readonly nsTail: Buffer;
+  /**
+   * The answer to ANY on a service (RFC 8482 §4.2): one synthesized HINFO, CPU "RFC8482" and an
+   * empty OS, instead of every record the name has. ANY is how amplification attacks pick the
+   * largest answers, and no client needs it: they ask for SRV, A or AAAA.
+   */
+  private readonly minimalAnyTail: Buffer;
   private readonly nameserverRecord?: { type: number; tail: Buffer };
 
   constructor(private readonly options: ResponderOptions) {
@@ -57,6 +63,7 @@ export class Responder {
       return last.tail;
     };
     this.nsTail = resourceTail(TYPE.NS, ttl, encodeName(zone.nameserver));
+    this.minimalAnyTail = resourceTail(TYPE.HINFO, ttl, Buffer.from([7, ...Buffer.from('RFC8482'), 0]));
     const address = options.nameserverAddress;
     if (address && address !== '0.0.0.0' && address !== '::') {
       const family = isIP(address) === 4 ? 4 : 6;
@@ -124,7 +131,11 @@ export class Responder {
       this.authority(message, apex);
       return RCODE.NXDOMAIN;
     }
-    const wantsSrv = type === TYPE.SRV || type === TYPE.ANY;
+    if (type === TYPE.ANY) {
+      message.answer(POINTER_TO_QUESTION, this.minimalAnyTail);
+      return RCODE.NOERROR;
+    }
+    const wantsSrv = type === TYPE.SRV;
     const family = wantsSrv ? 0 : type === TYPE.A ? 4 : type === TYPE.AAAA ? 6 : undefined;
     // The RFC 2782 form names a service location: SRV only.
     if (family === undefined || (!wantsSrv && name.rfc2782)) return this.noData(message, apex);

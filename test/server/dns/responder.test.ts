@@ -48,6 +48,24 @@ describe('DNS answers', () => {
     assert.deepEqual(new Set(packet.answers.map((a) => a.ttl)), new Set([5]));
   });
 
+  test('ANY on a service gets one synthesized HINFO "RFC8482" instead of its records (RFC 8482), whatever the fleet size', () => {
+    const { registry, ask } = setup();
+    for (let i = 0; i < 100; i++) registry.register('big', `b${i}`, registration({ address: `10.0.${i >> 8}.${i & 255}` }));
+
+    const { packet, raw } = ask('big.service.beacon.internal', 'ANY');
+    const srv = ask('big.service.beacon.internal', 'SRV');
+
+    assert.equal(packet.header.rcode, RCODE.NOERROR);
+    assert.equal(packet.header.tc, 0);
+    assert.equal(packet.answers.length, 1);
+    assert.equal(packet.answers[0]!.type, Packet.TYPE.HINFO);
+    assert.equal(packet.additionals.length, 0);
+    // Header, question and one small record: far below what SRV answers for the same name.
+    assert.ok(raw.length < 80, `${raw.length} bytes`);
+    assert.ok(srv.raw.length > 500);
+    assert.ok(raw.includes(Buffer.from('\x07RFC8482\x00', 'latin1')));
+  });
+
   test('AAAA lists the healthy IPv6 instances', () => {
     const { registry, ask } = setup();
     registry.register('web', 'w1', registration({ address: '10.0.0.1' }));
