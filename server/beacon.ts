@@ -48,6 +48,7 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
       clock,
       events: metrics.registryEvents,
       selfPreservation: { ...DEFAULT_SELF_PRESERVATION, share: config.selfPreservation },
+      caps: { instances: config.maxInstances, instancesPerService: config.maxInstancesPerService },
     });
     metrics.observe(registry);
     const acl = config.acl ? openAcl(store, clock, config.aclBootstrapToken) : undefined;

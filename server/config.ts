@@ -39,6 +39,12 @@ const settings = {
     help: 'largest UDP answer, whatever EDNS size a query offers',
     schema: integerFlag('--dns-udp-max', 512, 65_535),
   },
+  'max-instances': { default: '250000', help: 'most instances the registry holds; more registrations get 409', schema: integerFlag('--max-instances', 1, 10_000_000) },
+  'max-instances-per-service': {
+    default: '25000',
+    help: 'most instances one service may have; more registrations get 409',
+    schema: integerFlag('--max-instances-per-service', 1, 10_000_000),
+  },
   'self-preservation': {
     default: '50',
     help: 'percent: when more of the healthy instances than this would expire within a minute, expire none (0: off; fleets under 10 never held)',
@@ -62,6 +68,8 @@ export interface ServerConfig {
   domain: string;
   dnsTtl: number;
   dnsUdpMax: number;
+  maxInstances: number;
+  maxInstancesPerService: number;
   /** Share 0–1; 0 turns the guard off. */
   selfPreservation: number;
   acl: boolean;
@@ -83,6 +91,8 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     domain: flags.domain,
     dnsTtl: flags['dns-ttl'],
     dnsUdpMax: flags['dns-udp-max'],
+    maxInstances: flags['max-instances'],
+    maxInstancesPerService: flags['max-instances-per-service'],
     selfPreservation: flags['self-preservation'] / 100,
     acl: flags.acl,
     aclBootstrapToken: flags['acl-bootstrap-token'],

@@ -15,6 +15,7 @@ const registryStatus: Record<RegistryErrorCode, number> = {
   instance_not_found: 404,
   too_many_waiters: 503,
   storage_failed: 503,
+  instance_cap: 409,
 };
 
 /** Fastify's own client-error codes, reworded to name what was wrong. */

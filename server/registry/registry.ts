@@ -29,7 +29,16 @@ export interface RegistryOptions {
   maxWaiters?: number;
   events?: RegistryEvents;
   selfPreservation?: SelfPreservationOptions;
+  caps?: InstanceCaps;
 }
+
+/** Bounds on the fleet, so one runaway client cannot fill the registry's memory. */
+export interface InstanceCaps {
+  instances: number;
+  instancesPerService: number;
+}
+
+export const DEFAULT_CAPS: InstanceCaps = { instances: 250_000, instancesPerService: 25_000 };
 
 export interface InstanceFilter {
   statuses?: ReadonlySet<HealthStatus>;
@@ -72,12 +81,15 @@ export class Registry {
   private readonly clock: Clock;
   private readonly events: RegistryEvents;
   private readonly guard: SelfPreservation;
+  private readonly caps: InstanceCaps;
+  private instanceCount = 0;
 
   constructor(options: RegistryOptions) {
     this.store = options.store;
     this.clock = options.clock;
     this.events = options.events ?? {};
     this.guard = new SelfPreservation(options.selfPreservation ?? DEFAULT_SELF_PRESERVATION);
+    this.caps = options.caps ?? DEFAULT_CAPS;
     const state = this.store.load();
     this.changes = new ChangeIndex(state.lastIndex, options.maxWaiters ?? 10_000);
     const now = this.clock.now();
@@ -92,6 +104,7 @@ export class Registry {
 
   register(service: string, id: string, registration: InstanceRegistration): { instance: Instance; created: boolean } {
     const before = this.find(service, id);
+    if (!before) this.checkCaps(service, id);
     const now = this.clock.now();
     const ttlMs = registration.ttl * 1000;
     const after: LiveInstance = {
@@ -366,9 +379,24 @@ export class Registry {
     this.changes.bump(keys);
   }
 
+  /** Refuses a new instance that would pass a cap (loaded instances never are: they exist already). */
+  private checkCaps(service: string, id: string): void {
+    const inService = this.services.get(service)?.size ?? 0;
+    if (inService >= this.caps.instancesPerService) {
+      throw new RegistryError(
+        'instance_cap',
+        `cannot register ${service}/${id}: service ${service} already has ${inService} instances, the most one service may have (--max-instances-per-service)`,
+      );
+    }
+    if (this.instanceCount >= this.caps.instances) {
+      throw new RegistryError('instance_cap', `cannot register ${service}/${id}: the registry already holds ${this.instanceCount} instances, its cap (--max-instances)`);
+    }
+  }
+
   private place(instance: LiveInstance): void {
     let instances = this.services.get(instance.service);
     if (!instances) this.services.set(instance.service, (instances = new Map()));
+    if (!instances.has(instance.id)) this.instanceCount += 1;
     instances.set(instance.id, instance);
     this.schedule(instance);
   }
@@ -377,6 +405,7 @@ export class Registry {
     const instances = this.services.get(instance.service);
     if (instances?.get(instance.id) !== instance) return;
     instances.delete(instance.id);
+    this.instanceCount -= 1;
     if (instances.size === 0) this.services.delete(instance.service);
   }
 

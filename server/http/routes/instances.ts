@@ -22,6 +22,7 @@ export const instanceRoutes: FastifyPluginAsyncZod = async (app) => {
           200: Instance.describe('Replaced'),
           201: Instance.describe('Created'),
           400: ErrorBody,
+          409: ErrorBody.describe('An instance cap is reached (--max-instances, --max-instances-per-service)'),
           413: ErrorBody,
           415: ErrorBody,
           503: ErrorBody,
