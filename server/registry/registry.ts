@@ -385,7 +385,7 @@ export class Registry {
     if (inService >= this.caps.instancesPerService) {
       throw new RegistryError(
         'instance_cap',
-        `cannot register ${service}/${id}: service ${service} already has ${inService} instances, the most one service may have (--max-instances-per-service)`,
+        `cannot register ${service}/${id}: service ${service} already has ${inService} instance${inService === 1 ? '' : 's'}, the most one service may have (--max-instances-per-service)`,
       );
     }
     if (this.instanceCount >= this.caps.instances) {

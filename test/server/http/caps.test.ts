@@ -17,7 +17,7 @@ test('a registration past an instance cap gets 409 naming the cap, and changes n
   assert.deepEqual(refused.json(), {
     statusCode: 409,
     error: 'Conflict',
-    message: 'cannot register web/w2: service web already has 1 instances, the most one service may have (--max-instances-per-service)',
+    message: 'cannot register web/w2: service web already has 1 instance, the most one service may have (--max-instances-per-service)',
   });
   assert.deepEqual(registry.listInstances('web').map((instance) => instance.id), ['w1']);
 });
