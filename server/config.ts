@@ -45,6 +45,11 @@ const settings = {
     help: 'most instances one service may have; more registrations get 409',
     schema: integerFlag('--max-instances-per-service', 1, 10_000_000),
   },
+  'write-rate-limit': {
+    default: '0',
+    help: 'writes a second per client address (register, heartbeat, maintenance, deregister), then 429; 0: no limit',
+    schema: integerFlag('--write-rate-limit', 0, 1_000_000),
+  },
   'self-preservation': {
     default: '50',
     help: 'percent: when more of the healthy instances than this would expire within a minute, expire none (0: off; fleets under 10 never held)',
@@ -68,6 +73,7 @@ export interface ServerConfig {
   domain: string;
   dnsTtl: number;
   dnsUdpMax: number;
+  writeRateLimit: number;
   maxInstances: number;
   maxInstancesPerService: number;
   /** Share 0–1; 0 turns the guard off. */
@@ -91,6 +97,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     domain: flags.domain,
     dnsTtl: flags['dns-ttl'],
     dnsUdpMax: flags['dns-udp-max'],
+    writeRateLimit: flags['write-rate-limit'],
     maxInstances: flags['max-instances'],
     maxInstancesPerService: flags['max-instances-per-service'],
     selfPreservation: flags['self-preservation'] / 100,

@@ -9,6 +9,7 @@ import type { Registry } from '../registry/registry.js';
 import { enforceAccess } from './access.js';
 import { errorBody, installErrorHandling } from './errors.js';
 import { aclRoutes } from './routes/acl.js';
+import { limitWrites } from './write-rate-limit.js';
 import { operatorRoutes } from './routes/operator.js';
 import { instanceRoutes } from './routes/instances.js';
 import { serviceRoutes } from './routes/services.js';
@@ -31,6 +32,8 @@ export interface AppOptions {
   metrics: Metrics;
   /** Tokens to check on /v1 requests; absent: ACL off. */
   acl?: Acl;
+  /** Writes a second per client address; 0 or absent: no limit. */
+  writeRateLimit?: number;
   /** A pino level, or false for no logs (tests). */
   logLevel?: string | false;
   version?: string;
@@ -63,6 +66,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('acl', options.acl);
   acceptJsonOnly(app);
   enforceAccess(app, options.acl);
+  await limitWrites(app, options.writeRateLimit ?? 0);
   installErrorHandling(app, BODY_LIMIT, options.metrics);
   countRequests(app, options.metrics);
   // Blocked queries are answered (with the current list) rather than cut when the server stops.
