@@ -52,7 +52,9 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
     });
     metrics.observe(registry);
     const acl = config.acl ? openAcl(store, clock, config.aclBootstrapToken) : undefined;
-    app = await buildApp({ registry, metrics, ...(acl ? { acl } : {}), writeRateLimit: config.writeRateLimit, logLevel: config.logLevel, version });
+    app = await buildApp({ registry, metrics, ...(acl ? { acl } : {}), writeRateLimit: config.writeRateLimit,
+      maxWaitersPerClient: config.maxWaitersPerClient,
+      logLevel: config.logLevel, version });
   } catch (error) {
     store.close();
     throw error;

@@ -39,6 +39,11 @@ const settings = {
     help: 'largest UDP answer, whatever EDNS size a query offers',
     schema: integerFlag('--dns-udp-max', 512, 65_535),
   },
+  'max-waiters-per-client': {
+    default: '1000',
+    help: 'blocking queries at once per client address (the registry-wide cap is 10000), then 429',
+    schema: integerFlag('--max-waiters-per-client', 1, 10_000),
+  },
   'max-instances': { default: '250000', help: 'most instances the registry holds; more registrations get 409', schema: integerFlag('--max-instances', 1, 10_000_000) },
   'max-instances-per-service': {
     default: '25000',
@@ -74,6 +79,7 @@ export interface ServerConfig {
   dnsTtl: number;
   dnsUdpMax: number;
   writeRateLimit: number;
+  maxWaitersPerClient: number;
   maxInstances: number;
   maxInstancesPerService: number;
   /** Share 0–1; 0 turns the guard off. */
@@ -98,6 +104,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     dnsTtl: flags['dns-ttl'],
     dnsUdpMax: flags['dns-udp-max'],
     writeRateLimit: flags['write-rate-limit'],
+    maxWaitersPerClient: flags['max-waiters-per-client'],
     maxInstances: flags['max-instances'],
     maxInstancesPerService: flags['max-instances-per-service'],
     selfPreservation: flags['self-preservation'] / 100,

@@ -7,6 +7,7 @@ import type { Acl } from '../acl/acl.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Registry } from '../registry/registry.js';
 import { enforceAccess } from './access.js';
+import { ClientWaiters, DEFAULT_MAX_WAITERS_PER_CLIENT } from './blocking.js';
 import { errorBody, installErrorHandling } from './errors.js';
 import { aclRoutes } from './routes/acl.js';
 import { limitWrites } from './write-rate-limit.js';
@@ -22,6 +23,7 @@ declare module 'fastify' {
     metrics: Metrics;
     /** Undefined when ACL is off. */
     acl: Acl | undefined;
+    clientWaiters: ClientWaiters;
   }
 }
 
@@ -34,6 +36,8 @@ export interface AppOptions {
   acl?: Acl;
   /** Writes a second per client address; 0 or absent: no limit. */
   writeRateLimit?: number;
+  /** Blocking queries at once per client address (default 1,000). */
+  maxWaitersPerClient?: number;
   /** A pino level, or false for no logs (tests). */
   logLevel?: string | false;
   version?: string;
@@ -64,6 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('registry', options.registry);
   app.decorate('metrics', options.metrics);
   app.decorate('acl', options.acl);
+  app.decorate('clientWaiters', new ClientWaiters(options.maxWaitersPerClient ?? DEFAULT_MAX_WAITERS_PER_CLIENT));
   acceptJsonOnly(app);
   enforceAccess(app, options.acl);
   await limitWrites(app, options.writeRateLimit ?? 0);

@@ -9,6 +9,7 @@ import type { WaitOutcome } from '../registry/change-index.js';
  */
 export const DEFAULT_WAIT_MS = 60_000;
 export const MAX_WAIT_MS = 300_000;
+export const DEFAULT_MAX_WAITERS_PER_CLIENT = 1_000;
 export const INDEX_HEADER = 'x-beacon-index';
 
 export const BlockingQuery = z.strictObject({
@@ -35,6 +36,15 @@ export async function waitIfAsked(
   wait: (after: number, timeoutMs: number, signal: AbortSignal) => Promise<WaitOutcome>,
 ): Promise<void> {
   if (query.index === undefined) return;
+  const client = reply.request.ip;
+  const waiters = reply.server.clientWaiters;
+  if (!waiters.enter(client)) {
+    reply.header('retry-after', '1');
+    throw Object.assign(
+      new Error(`too many blocking queries from ${client}: at most ${waiters.max} at once (--max-waiters-per-client); reuse one watch per service`),
+      { statusCode: 429 },
+    );
+  }
   const controller = new AbortController();
   const abort = () => controller.abort();
   reply.raw.once('close', abort);
@@ -42,5 +52,30 @@ export async function waitIfAsked(
     await wait(query.index, query.wait ?? DEFAULT_WAIT_MS, controller.signal);
   } finally {
     reply.raw.off('close', abort);
+    waiters.leave(client);
+  }
+}
+
+/**
+ * Blocking queries in flight per client address, bounded so one client (a watcher leaking
+ * its queries, a misconfigured dashboard) cannot take the whole registry-wide allowance.
+ */
+export class ClientWaiters {
+  private readonly counts = new Map<string, number>();
+
+  constructor(readonly max: number) {}
+
+  /** Counts one more waiter for the client; false (and nothing counted) when it is at the cap. */
+  enter(client: string): boolean {
+    const count = this.counts.get(client) ?? 0;
+    if (count >= this.max) return false;
+    this.counts.set(client, count + 1);
+    return true;
+  }
+
+  leave(client: string): void {
+    const count = (this.counts.get(client) ?? 1) - 1;
+    if (count > 0) this.counts.set(client, count);
+    else this.counts.delete(client);
   }
 }

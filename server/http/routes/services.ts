@@ -34,7 +34,7 @@ export const serviceRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'List services with instance counts by status',
         tags: ['services'],
         querystring: BlockingQuery,
-        response: { 200: z.array(ServiceSummary).describe('Services sorted by name'), 400: ErrorBody, 503: ErrorBody },
+        response: { 200: z.array(ServiceSummary).describe('Services sorted by name'), 400: ErrorBody, 429: ErrorBody.describe('Too many blocking queries from this client'), 503: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -52,7 +52,7 @@ export const serviceRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['services'],
         params: z.object({ service: ServiceName }),
         querystring: InstancesQuery,
-        response: { 200: z.array(Instance).describe('Instances sorted by id'), 400: ErrorBody, 503: ErrorBody },
+        response: { 200: z.array(Instance).describe('Instances sorted by id'), 400: ErrorBody, 429: ErrorBody.describe('Too many blocking queries from this client'), 503: ErrorBody },
       },
     },
     async (request, reply) => {
