@@ -54,6 +54,7 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
     const acl = config.acl ? openAcl(store, clock, config.aclBootstrapToken) : undefined;
     app = await buildApp({ registry, metrics, ...(acl ? { acl } : {}), writeRateLimit: config.writeRateLimit,
       maxWaitersPerClient: config.maxWaitersPerClient,
+      timeouts: { headersMs: config.headerTimeoutMs, requestMs: config.requestTimeoutMs },
       logLevel: config.logLevel, version });
   } catch (error) {
     store.close();

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { durationMs } from './duration.js';
 import { ConfigError, envName, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, switchFlag, usage } from './command-line.js';
 
 export { ConfigError, envName };
@@ -39,6 +40,8 @@ const settings = {
     help: 'largest UDP answer, whatever EDNS size a query offers',
     schema: integerFlag('--dns-udp-max', 512, 65_535),
   },
+  'header-timeout': { default: '10s', help: 'longest a client may take to send its request headers, then 408', schema: durationMs('--header-timeout').refine((ms) => ms >= 100, '--header-timeout must be at least 100ms') },
+  'request-timeout': { default: '30s', help: 'longest a client may take to send its whole request (not the answer: blocking queries wait longer), then 408', schema: durationMs('--request-timeout').refine((ms) => ms >= 100, '--request-timeout must be at least 100ms') },
   'max-waiters-per-client': {
     default: '1000',
     help: 'blocking queries at once per client address (the registry-wide cap is 10000), then 429',
@@ -78,6 +81,8 @@ export interface ServerConfig {
   domain: string;
   dnsTtl: number;
   dnsUdpMax: number;
+  headerTimeoutMs: number;
+  requestTimeoutMs: number;
   writeRateLimit: number;
   maxWaitersPerClient: number;
   maxInstances: number;
@@ -103,6 +108,8 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     domain: flags.domain,
     dnsTtl: flags['dns-ttl'],
     dnsUdpMax: flags['dns-udp-max'],
+    headerTimeoutMs: flags['header-timeout'],
+    requestTimeoutMs: flags['request-timeout'],
     writeRateLimit: flags['write-rate-limit'],
     maxWaitersPerClient: flags['max-waiters-per-client'],
     maxInstances: flags['max-instances'],

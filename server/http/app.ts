@@ -29,6 +29,18 @@ declare module 'fastify' {
 
 export const BODY_LIMIT = 64 * 1024;
 
+/**
+ * How long a client may take to send its request: a slow-loris client holding sockets open by
+ * trickling headers or a body is cut with 408. Not the answer's time: blocking queries wait
+ * for minutes after their request arrived whole.
+ */
+export interface RequestTimeouts {
+  headersMs: number;
+  requestMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: RequestTimeouts = { headersMs: 10_000, requestMs: 30_000 };
+
 export interface AppOptions {
   registry: Registry;
   metrics: Metrics;
@@ -38,6 +50,8 @@ export interface AppOptions {
   writeRateLimit?: number;
   /** Blocking queries at once per client address (default 1,000). */
   maxWaitersPerClient?: number;
+  /** Longest wait for a request's headers, then for the whole request (ms); see DEFAULT_TIMEOUTS. */
+  timeouts?: RequestTimeouts;
   /** A pino level, or false for no logs (tests). */
   logLevel?: string | false;
   version?: string;
@@ -49,8 +63,13 @@ export interface AppOptions {
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const logger: FastifyServerOptions['logger'] = options.logLevel === false ? false : { level: options.logLevel ?? 'info' };
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
   const app = Fastify({
     logger,
+    requestTimeout: timeouts.requestMs,
+    // Node checks these timeouts every connectionsCheckingInterval (30 s by default): check
+    // often enough that a 10 s limit means about 10 s.
+    http: { headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs), connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs) },
     bodyLimit: BODY_LIMIT,
     // One log line per request would cost more than a heartbeat itself; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
