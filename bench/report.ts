@@ -86,8 +86,8 @@ export function renderSection(report: BenchReport): string {
  * Replaces the section between `<!-- marker:start … -->` and `<!-- marker:end -->`, keeping
  * everything else in the file; appends it when missing, creates the file when needed.
  */
-export function updateBenchmarksDoc(path: string, marker: string, section: string): void {
-  const startMarker = `<!-- ${marker}:start (written by npm run bench) -->`;
+export function updateBenchmarksDoc(path: string, marker: string, section: string, writtenBy = 'npm run bench'): void {
+  const startMarker = `<!-- ${marker}:start (written by ${writtenBy}) -->`;
   const endMarker = `<!-- ${marker}:end -->`;
   const block = `${startMarker}\n${section}\n${endMarker}`;
   const current = existsSync(path) ? readFileSync(path, 'utf8') : INTRO;

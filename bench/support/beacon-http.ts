@@ -1,4 +1,4 @@
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { type Fleet, instancePath, REGISTRATION_BODY } from './fleet.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -33,7 +33,7 @@ export async function registerInstances(
   const worker = async () => {
     while (next < count) {
       const { path, body } = registration(next++);
-      const { status, text } = await put(agent, `${url}${path}`, body);
+      const { status, text } = await sendRequest(agent, 'PUT', `${url}${path}`, { body });
       if (status !== 201) throw new Error(`registering ${path} answered ${status}: ${text}`);
     }
   };
@@ -44,20 +44,32 @@ export async function registerInstances(
   }
 }
 
-function put(agent: Agent, url: string, body: string): Promise<{ status: number; text: string }> {
+/** What `sendRequest` resolves with: the status, the body as text and the headers. */
+export interface HttpAnswer {
+  status: number;
+  text: string;
+  headers: IncomingHttpHeaders;
+}
+
+export interface SendOptions {
+  /** A JSON body; none: no body. */
+  body?: string;
+  /** Ends the request (the promise rejects); the default is a 10 s timeout. */
+  signal?: AbortSignal;
+}
+
+/** One request over `agent` (node:http, keep-alive: see registerInstances), the whole answer read. */
+export function sendRequest(agent: Agent, method: string, url: string, options: SendOptions = {}): Promise<HttpAnswer> {
+  const { body, signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS) } = options;
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, {
-      method: 'PUT',
-      agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
+    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const request = httpRequest(url, { method, agent, headers, signal });
     request.on('error', reject);
     request.on('response', (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('error', reject);
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString(), headers: response.headers }));
     });
     request.end(body);
   });
@@ -74,10 +86,20 @@ export async function heartbeatResponseBytes(url: string, fleet: Fleet): Promise
 
 /** The sum of every sample of one metric on Beacon's /metrics (all label sets). */
 export async function readMetric(url: string, name: string): Promise<number> {
+  return (await readMetrics(url, [name]))[name]!;
+}
+
+/** Several metrics from one scrape of /metrics, each the sum of its samples (all label sets). */
+export async function readMetrics(url: string, names: readonly string[]): Promise<Record<string, number>> {
   const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`/metrics answered ${response.status}: ${text}`);
-  const samples = text.split('\n').filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`));
-  if (samples.length === 0) throw new Error(`/metrics has no ${name}`);
-  return samples.reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  const lines = text.split('\n');
+  const values: Record<string, number> = {};
+  for (const name of names) {
+    const samples = lines.filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`));
+    if (samples.length === 0) throw new Error(`/metrics has no ${name}`);
+    values[name] = samples.reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  }
+  return values;
 }

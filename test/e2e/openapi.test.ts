@@ -22,7 +22,7 @@ test('the OpenAPI document describes every route with its validation rules', () 
   assert.deepEqual(body.required, ['address', 'port']);
   assert.equal(body.properties.port.maximum, 65535);
   assert.equal(body.additionalProperties, false);
-  assert.deepEqual(Object.keys(register.responses).sort(), ['200', '201', '400', '413', '415', '503']);
+  assert.deepEqual(Object.keys(register.responses).sort(), ['200', '201', '400', '409', '413', '415', '503']);
   for (const path of ['/v1/services', '/v1/services/{service}/instances', '/v1/services/{service}/instances/{id}/heartbeat', '/v1/services/{service}/instances/{id}/maintenance', '/healthz', '/readyz', '/metrics']) {
     assert.ok(document.paths[path], `${path} is documented`);
   }
