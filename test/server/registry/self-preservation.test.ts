@@ -20,6 +20,16 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
+/** A 20-instance fleet where 12 (60%) went silent and the sweep that noticed has run: the guard holds. */
+function heldFleet() {
+  const setup = fleet(20);
+  setup.clock.advance(TTL_MS - 1000);
+  heartbeat(setup.registry, range(0, 8));
+  setup.clock.advance(1000);
+  setup.registry.sweep();
+  return setup;
+}
+
 function critical(registry: Registry): number {
   return registry.countByStatus().critical;
 }
@@ -68,11 +78,7 @@ describe('self-preservation', () => {
   });
 
   it('lets go when heartbeats come back, and the instances stay passing', () => {
-    const { registry, clock } = fleet(20);
-    clock.advance(TTL_MS - 1000);
-    heartbeat(registry, range(0, 8));
-    clock.advance(1000);
-    registry.sweep();
+    const { registry, clock } = heldFleet();
 
     heartbeat(registry, range(8, 20)); // the partition heals
     clock.advance(1000);
@@ -83,11 +89,7 @@ describe('self-preservation', () => {
   });
 
   it('the instances that really died expire once the rest is back', () => {
-    const { registry, clock } = fleet(20);
-    clock.advance(TTL_MS - 1000);
-    heartbeat(registry, range(0, 8));
-    clock.advance(1000);
-    registry.sweep();
+    const { registry, clock } = heldFleet();
 
     heartbeat(registry, range(8, 17)); // 3 of the 12 never come back
     clock.advance(1000);
@@ -98,11 +100,7 @@ describe('self-preservation', () => {
   });
 
   it('the operator turning it off expires everything held at the next sweep', () => {
-    const { registry, clock } = fleet(20);
-    clock.advance(TTL_MS - 1000);
-    heartbeat(registry, range(0, 8));
-    clock.advance(1000);
-    registry.sweep();
+    const { registry, clock } = heldFleet();
 
     const state = registry.setSelfPreservation(false);
     clock.advance(1000);
