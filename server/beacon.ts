@@ -79,7 +79,14 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
 
   let dns: DnsServer;
   try {
-    dns = await startDnsServer({ host: config.bind, port: config.dnsPort, responder: dnsResponder(config, registry), metrics, log: app.log });
+    dns = await startDnsServer({
+      host: config.bind,
+      port: config.dnsPort,
+      responder: dnsResponder(config, registry),
+      metrics,
+      log: app.log,
+      udpRateLimit: config.dnsRateLimit,
+    });
   } catch (error) {
     housekeeping.stop();
     await app.close();

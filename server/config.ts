@@ -40,6 +40,11 @@ const settings = {
     help: 'largest UDP answer, whatever EDNS size a query offers',
     schema: integerFlag('--dns-udp-max', 512, 65_535),
   },
+  'dns-rate-limit': {
+    default: '0',
+    help: 'UDP answers a second per source address, then queries are dropped (TCP is never limited); 0: no limit',
+    schema: integerFlag('--dns-rate-limit', 0, 1_000_000),
+  },
   'header-timeout': { default: '10s', help: 'longest a client may take to send its request headers, then 408', schema: durationMs('--header-timeout').refine((ms) => ms >= 100, '--header-timeout must be at least 100ms') },
   'request-timeout': { default: '30s', help: 'longest a client may take to send its whole request (not the answer: blocking queries wait longer), then 408', schema: durationMs('--request-timeout').refine((ms) => ms >= 100, '--request-timeout must be at least 100ms') },
   'max-waiters-per-client': {
@@ -81,6 +86,7 @@ export interface ServerConfig {
   domain: string;
   dnsTtl: number;
   dnsUdpMax: number;
+  dnsRateLimit: number;
   headerTimeoutMs: number;
   requestTimeoutMs: number;
   writeRateLimit: number;
@@ -108,6 +114,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     domain: flags.domain,
     dnsTtl: flags['dns-ttl'],
     dnsUdpMax: flags['dns-udp-max'],
+    dnsRateLimit: flags['dns-rate-limit'],
     headerTimeoutMs: flags['header-timeout'],
     requestTimeoutMs: flags['request-timeout'],
     writeRateLimit: flags['write-rate-limit'],

@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../metrics/metrics.js';
 import { HEADER_LENGTH, RCODE } from './message.js';
 import type { Outcome, Responder, Transport } from './responder.js';
+import { ResponseRateLimit } from './response-rate-limit.js';
 
 export interface DnsServerOptions {
   host: string;
@@ -17,6 +18,8 @@ export interface DnsServerOptions {
   tcpIdleMs?: number;
   /** Bound on open TCP connections; more are refused at accept. */
   tcpMaxConnections?: number;
+  /** UDP answers a second per source address; 0 or absent: no limit. */
+  udpRateLimit?: number;
 }
 
 export interface DnsServer {
@@ -78,7 +81,12 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   }
   const port = udp.address().port;
   const udpSocket = udp;
+  const limit = options.udpRateLimit ? new ResponseRateLimit(options.udpRateLimit) : undefined;
   udpSocket.on('message', (packet, peer) => {
+    if (limit && !limit.allow(peer.address)) {
+      counters.rateLimited();
+      return;
+    }
     const response = answer(packet, 'udp');
     if (response) udpSocket.send(response, peer.port, peer.address);
   });

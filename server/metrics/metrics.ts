@@ -60,6 +60,7 @@ export class Metrics {
     responses: new Map<string, number>(),
     truncated: new Map<string, number>(),
     dropped: new Map<string, number>(),
+    rateLimited: new Map<string, number>(),
     failures: new Map<string, number>(),
   };
 
@@ -77,6 +78,11 @@ export class Metrics {
     name: 'beacon_dns_dropped_total',
     help: 'DNS packets dropped unanswered: no readable header, or a response instead of a query',
     labelNames: ['transport'],
+  });
+  readonly dnsRateLimited = tallied(this.registry, this.dnsTallies.rateLimited, {
+    name: 'beacon_dns_rate_limited_total',
+    help: 'UDP queries dropped by the per-source response-rate limit (--dns-rate-limit)',
+    labelNames: [],
   });
   readonly dnsFailures = tallied(this.registry, this.dnsTallies.failures, {
     name: 'beacon_dns_failures_total',
@@ -109,7 +115,7 @@ export class Metrics {
 
   /** Per-query counting for the DNS hot path: plain numbers, read at scrape time. */
   dnsCounters() {
-    const { responses, truncated, dropped, failures } = this.dnsTallies;
+    const { responses, truncated, dropped, failures, rateLimited } = this.dnsTallies;
     const add = (tally: Map<string, number>, key: string) => tally.set(key, (tally.get(key) ?? 0) + 1);
     // Keys are `transport` or `transport rcode`, split back into labels at scrape time.
     const rcodeKeys = { udp: new Map<number, string>(), tcp: new Map<number, string>() };
@@ -121,6 +127,7 @@ export class Metrics {
         if (wasTruncated) add(truncated, transport);
       },
       dropped: (transport: 'udp' | 'tcp') => add(dropped, transport),
+      rateLimited: () => add(rateLimited, ''),
       failed: (transport: 'udp' | 'tcp') => add(failures, transport),
     };
   }

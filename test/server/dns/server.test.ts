@@ -12,12 +12,12 @@ import { Metrics } from '../../../server/metrics/metrics.js';
 import { parse, queryPacket, tcpExchange, udpExchange } from '../../support/dns.js';
 import { registration, registryWithClock } from '../../support/registry.js';
 
-async function dnsServer(options: { tcpIdleMs?: number; tcpMaxConnections?: number } = {}) {
+async function dnsServer(options: { tcpIdleMs?: number; tcpMaxConnections?: number; udpRateLimit?: number } = {}, metrics = new Metrics()) {
   const { registry } = registryWithClock();
   registry.register('web', 'w1', registration({ address: '10.0.0.1' }));
   const zone = new Zone('beacon.internal');
   const responder = new Responder({ zone, records: new ZoneRecords(registry, zone, 5), ttl: 5, udpMax: 1232, serial: () => 1 });
-  return startDnsServer({ host: '127.0.0.1', port: 0, responder, metrics: new Metrics(), log: pino({ level: 'silent' }), ...options });
+  return startDnsServer({ host: '127.0.0.1', port: 0, responder, metrics, log: pino({ level: 'silent' }), ...options });
 }
 
 async function openConnection(port: number): Promise<Socket> {
@@ -34,6 +34,22 @@ describe('DNS listeners', () => {
     const [tcp] = await tcpExchange(server.port, [queryPacket('web.service.beacon.internal', 'A')]);
     assert.deepEqual(udp.answers, parse(tcp!).answers);
     assert.equal(udp.answers[0]?.address, '10.0.0.1');
+  });
+
+  test('past --dns-rate-limit a source gets no more UDP answers (counted in a metric); TCP still answers', async (t) => {
+    const metrics = new Metrics();
+    const server = await dnsServer({ udpRateLimit: 5 }, metrics);
+    t.after(() => server.close());
+    const query = queryPacket('web.service.beacon.internal', 'A');
+
+    const answers = await Promise.all(Array.from({ length: 20 }, () => udpExchange(server.port, query, 500)));
+    const [overTcp] = await tcpExchange(server.port, [query]);
+    const scraped = await metrics.registry.metrics();
+
+    const answered = answers.filter((answer) => answer !== undefined).length;
+    assert.ok(answered >= 5 && answered <= 7, `${answered} of 20 answered`);
+    assert.equal(parse(overTcp!).answers[0]?.address, '10.0.0.1');
+    assert.match(scraped, new RegExp(`^beacon_dns_rate_limited_total ${20 - answered}$`, 'm'));
   });
 
   test('an idle TCP connection is closed after the idle timeout', async (t) => {
