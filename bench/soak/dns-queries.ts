@@ -27,6 +27,7 @@ const TIMEOUT_MS = 2_000;
 const TICK_MS = 20;
 /** What a typical resolver offers; answers are capped at --dns-udp-max (1232) anyway. */
 const EDNS_UDP_SIZE = 1232;
+const RECEIVE_BUFFER_BYTES = 4 * 2 ** 20;
 
 interface Pending {
   name: string;
@@ -40,7 +41,8 @@ interface Pending {
  * the asked name; a query unanswered within 2 s is a timeout.
  */
 export async function runDnsQueries(load: DnsLoad, count: DnsCount): Promise<void> {
-  const socket = createSocket('udp4');
+  // Big enough for seconds of 1232-byte answers: a busy load generator must not drop them itself.
+  const socket = createSocket({ type: 'udp4', recvBufferSize: RECEIVE_BUFFER_BYTES });
   const pending = new Map<number, Pending>();
   socket.on('message', (message) => checkAnswer(message, pending, load.errors, count));
   socket.on('error', (error) => load.errors.record('dnsTimeout', `UDP socket: ${error.message}`));
@@ -76,8 +78,11 @@ export async function runDnsQueries(load: DnsLoad, count: DnsCount): Promise<voi
       else count.srv++;
       socket.send(packet, load.port, '127.0.0.1');
     }
-    expire(Date.now() - TIMEOUT_MS);
     await sleep(TICK_MS);
+    // Timers run before the poll phase reads the socket: check after it, so an answer that
+    // arrived during a pause of this process is read before its query is declared lost.
+    await new Promise((resolve) => setImmediate(resolve));
+    expire(Date.now() - TIMEOUT_MS);
   }
   // The last queries get their full timeout before the socket closes.
   while (pending.size > 0 && Date.now() < load.deadline + TIMEOUT_MS) await sleep(TICK_MS);

@@ -13,12 +13,15 @@ export interface ServerSample {
    * covers the time since the previous one. Undefined when the scrape failed.
    */
   eventLoopP99Seconds?: number;
+  /** The longest single event-loop delay in the same window: a stall the p99 would hide. */
+  eventLoopMaxSeconds?: number;
   expirations?: number;
   expirationsWithheld?: number;
 }
 
 export const METRICS = {
   eventLoopP99: 'beacon_nodejs_eventloop_lag_p99_seconds',
+  eventLoopMax: 'beacon_nodejs_eventloop_lag_max_seconds',
   expirations: 'beacon_expirations_total',
   expirationsWithheld: 'beacon_expirations_withheld',
 } as const;
@@ -32,9 +35,9 @@ export interface Sampling {
   errors: ErrorTally;
 }
 
-/** Samples every interval until the deadline, and once more at it. */
+/** Samples one interval after the start, then every interval until the deadline, and once more at it. */
 export async function sampleServer(sampling: Sampling, samples: ServerSample[]): Promise<void> {
-  for (let next = sampling.startedAt; next <= sampling.deadline; next += sampling.intervalMs) {
+  for (let next = sampling.startedAt + sampling.intervalMs; next <= sampling.deadline; next += sampling.intervalMs) {
     const wait = next - Date.now();
     if (wait > 0) await sleep(wait);
     samples.push(await sampleOnce(sampling));
@@ -46,6 +49,7 @@ export async function sampleOnce(sampling: Sampling): Promise<ServerSample> {
   try {
     const metrics = await readMetrics(sampling.url, Object.values(METRICS));
     sample.eventLoopP99Seconds = metrics[METRICS.eventLoopP99];
+    sample.eventLoopMaxSeconds = metrics[METRICS.eventLoopMax];
     sample.expirations = metrics[METRICS.expirations];
     sample.expirationsWithheld = metrics[METRICS.expirationsWithheld];
   } catch (error) {
@@ -60,4 +64,18 @@ export function rssBytes(pid: number): number {
   const line = /^VmRSS:\s+(\d+) kB$/m.exec(status);
   if (!line) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return Number(line[1]) * 1024;
+}
+
+/** RcvbufErrors of /proc/net/snmp: UDP datagrams the kernel dropped for a full receive buffer, machine-wide. */
+export function udpReceiveBufferDrops(): number | undefined {
+  let snmp: string;
+  try {
+    snmp = readFileSync('/proc/net/snmp', 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const [names, values] = snmp.split('\n').filter((line) => line.startsWith('Udp: ')).map((line) => line.split(' '));
+  const column = names?.indexOf('RcvbufErrors') ?? -1;
+  return column < 0 || !values ? undefined : Number(values[column]);
 }

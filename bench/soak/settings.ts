@@ -33,7 +33,7 @@ export function soakSettingsFromEnv(env: NodeJS.ProcessEnv): SoakSettings {
     fleet: { instances: 10_000, services: 100 },
     ttlSeconds,
     heartbeatIntervalMs: (ttlSeconds * 1000) / 3,
-    heartbeatConcurrency: 32,
+    heartbeatConcurrency: 64,
     dnsQueriesPerSecond: 500,
     watchers: 50,
     watchWaitSeconds: 30,

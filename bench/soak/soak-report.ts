@@ -7,6 +7,7 @@ import type { ChurnCount } from './churn.js';
 import type { DnsCount } from './dns-queries.js';
 import { ERROR_KINDS, type ErrorKind, type ErrorTally } from './error-tally.js';
 import type { HeartbeatCount } from './heartbeats.js';
+import type { OwnEventLoop } from './own-event-loop.js';
 import type { RssGrowth } from './rss-growth.js';
 import type { ServerSample } from './server-samples.js';
 import type { SoakSettings } from './settings.js';
@@ -34,6 +35,9 @@ export interface SoakResult {
   /** beacon_expirations_total at the end minus at the start. */
   expirations: number;
   expirationsWithheld: number;
+  loadGenerator: OwnEventLoop;
+  /** Machine-wide UDP receive-buffer drops during the load (/proc/net/snmp); undefined off Linux. */
+  udpDrops?: number;
 }
 
 /** Samples in the RSS table: one every this often. */
@@ -62,7 +66,7 @@ export function renderSoakSection(result: SoakResult, checks: readonly TargetChe
     ...subsection('Pass criteria', renderTargets(checks)),
     ...subsection('Load', renderLoad(result)),
     ...subsection('Errors', renderErrors(result.errors)),
-    ...subsection('Event-loop delay (server)', renderEventLoop(result.samples)),
+    ...subsection('Event-loop delay', renderEventLoop(result)),
     ...subsection(`RSS of the server (every ${TABLE_EVERY_MS / 1000} s)`, renderRssCurve(result)),
   ]
     .join('\n')
@@ -109,7 +113,8 @@ function renderLoad(result: SoakResult): string[] {
     '',
     `Load ran ${seconds.toFixed(0)} s. Heartbeats sent over 1 s after their slot: ${heartbeats.late.toLocaleString('en-US')}. ` +
       `DNS answers truncated (TC, still with records): ${dns.truncated.toLocaleString('en-US')}. ` +
-      `\`beacon_expirations_total\` grew by ${result.expirations}; \`beacon_expirations_withheld\` at the end: ${result.expirationsWithheld}.`,
+      `\`beacon_expirations_total\` grew by ${result.expirations}; \`beacon_expirations_withheld\` at the end: ${result.expirationsWithheld}. ` +
+      `UDP datagrams dropped for a full receive buffer meanwhile (machine-wide, /proc/net/snmp): ${result.udpDrops ?? '–'}.`,
   ];
 }
 
@@ -122,23 +127,35 @@ function renderErrors(errors: ErrorTally): string[] {
   ];
 }
 
-function renderEventLoop(samples: readonly ServerSample[]): string[] {
+function renderEventLoop({ samples, loadGenerator }: SoakResult): string[] {
   const p99s = samples.flatMap((s) => (s.eventLoopP99Seconds === undefined ? [] : [s.eventLoopP99Seconds * 1000]));
+  const maxima = samples.flatMap((s) => (s.eventLoopMaxSeconds === undefined ? [] : [s.eventLoopMaxSeconds * 1000]));
   if (p99s.length === 0) return ['No /metrics scrape succeeded.'];
-  return table(['Event-loop delay p99 (per 5 s sample)', 'Median', 'Max', 'Samples'], [['Beacon server', ms(median(p99s)), ms(max(p99s)), String(p99s.length)]]);
+  return [
+    ...table(
+      ['Beacon server', 'Median of the 5 s p99s', 'Max of the 5 s p99s', 'Longest single delay', 'Samples'],
+      [['Event-loop delay', ms(median(p99s)), ms(max(p99s)), ms(max(maxima)), String(p99s.length)]],
+    ),
+    '',
+    `The load generator's own event loop (whole run): p99 ${ms(loadGenerator.p99Ms)}, longest delay ${ms(loadGenerator.maxMs)}.`,
+  ];
 }
 
 function renderRssCurve({ samples, rss }: SoakResult): string[] {
   const shown = samples.filter((s, i) => i === 0 || i === samples.length - 1 || Math.floor(s.elapsedMs / TABLE_EVERY_MS) > Math.floor(samples[i - 1]!.elapsedMs / TABLE_EVERY_MS));
   return [
     ...table(
-      ['Elapsed', 'RSS', 'Event-loop p99 (5 s before)'],
-      shown.map((s) => [`${(s.elapsedMs / 1000).toFixed(0)} s`, mb(s.rssBytes), s.eventLoopP99Seconds === undefined ? '–' : ms(s.eventLoopP99Seconds * 1000)]),
+      ['Elapsed', 'RSS', 'Event-loop p99 (5 s before)', 'Longest delay (5 s before)'],
+      shown.map((s) => [`${(s.elapsedMs / 1000).toFixed(0)} s`, mb(s.rssBytes), optionalMs(s.eventLoopP99Seconds), optionalMs(s.eventLoopMaxSeconds)]),
     ),
     '',
     `RSS after the warm-up: ${mb(rss.baselineBytes)} (median of the first ${rss.windowMs / 1000} s), ${mb(rss.finalBytes)} ` +
       `(median of the last ${rss.windowMs / 1000} s): ${percent(rss.growth)}.`,
   ];
+}
+
+function optionalMs(seconds: number | undefined): string {
+  return seconds === undefined ? '–' : ms(seconds * 1000);
 }
 
 function mb(bytes: number): string {
