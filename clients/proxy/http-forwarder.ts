@@ -29,6 +29,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  */
 const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND']);
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+/** What undici reports when the response it was writing into closed before the end. */
+const CLIENT_GONE = new Set(['UND_ERR_ABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
 
 /** How one try ended. */
 type TryResult =
@@ -156,8 +158,10 @@ export class HttpForwarder {
       return swallowed ? { kind: 'retryable-status', status } : { kind: 'answered' };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? '';
-      // A client that left mid-answer says nothing about the instance.
-      const outcome = response.destroyed && !response.writableFinished && status !== 0 ? 'abandoned' : 'failure';
+      // A client that left mid-answer says nothing about the instance: our response closed
+      // early, without an error of its own, and undici aborted the upstream request. When the
+      // instance broke off instead, undici destroyed our response with the instance's error.
+      const outcome = CLIENT_GONE.has(code) && !response.errored ? 'abandoned' : 'failure';
       pool.release(selection, outcome);
       metrics.attempted(upstream, outcome);
       return { kind: 'failed', error: error as NodeJS.ErrnoException, sent: !NOT_SENT.has(code) };

@@ -13,6 +13,7 @@ import { freePort } from '../../support/ports.js';
 interface Harness {
   url: string;
   pool: UpstreamPool;
+  metrics: ProxyMetrics;
   backends: Backend[];
 }
 
@@ -29,10 +30,11 @@ afterEach(async () => {
 async function forwarderOver(upstreams: { id: string; port: number }[], options: { retries?: number; tryTimeoutMs?: number } = {}): Promise<Omit<Harness, 'backends'>> {
   const pool = new UpstreamPool({ policy: createPolicy<Upstream>('weighted-round-robin') });
   pool.update(upstreams.map(({ id, port }) => ({ id, address: '127.0.0.1', port, weight: 1 })));
+  const metrics = new ProxyMetrics({ pool, registryReachable: () => true });
   const forwarder = new HttpForwarder({
     service: 'web',
     pool,
-    metrics: new ProxyMetrics({ pool, registryReachable: () => true }),
+    metrics,
     retries: options.retries ?? 2,
     tryTimeoutMs: options.tryTimeoutMs ?? 2000,
     timeoutMs: 10_000,
@@ -45,7 +47,17 @@ async function forwarderOver(upstreams: { id: string; port: number }[], options:
     server.close();
     await forwarder.close();
   });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pool };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pool, metrics };
+}
+
+/** `beacon_proxy_upstream_attempts_total` by `instance outcome`. */
+async function attempts(metrics: ProxyMetrics): Promise<Record<string, number>> {
+  const text = await metrics.registry.metrics();
+  const counts: Record<string, number> = {};
+  for (const [, instance, outcome, value] of text.matchAll(/^beacon_proxy_upstream_attempts_total\{instance="([^"]+)",outcome="([^"]+)"\} (\d+)$/gm)) {
+    counts[`${instance} ${outcome}`] = Number(value);
+  }
+  return counts;
 }
 
 async function harness(handlers: BackendHandler[], options?: { retries?: number; tryTimeoutMs?: number }): Promise<Harness> {
@@ -165,5 +177,30 @@ describe('HttpForwarder', () => {
     assert.match(body.message, /timed out/);
     assert.deepEqual(backends.map((backend) => backend.hits), [1, 1]);
     assert.ok(Date.now() - started < 5000);
+  });
+
+  it('an instance that breaks off its answer is a failure for its breaker; a client that leaves mid-answer is not', async () => {
+    const breaking: BackendHandler = (_request, response) => {
+      response.writeHead(200, { 'content-length': '1000' });
+      response.write('x'.repeat(100));
+      setTimeout(() => response.socket?.destroy(), 20);
+    };
+    const slow: BackendHandler = (_request, response) => {
+      response.writeHead(200, { 'content-length': '1000' });
+      response.write('x'.repeat(100));
+      setTimeout(() => response.end('x'.repeat(900)), 1000);
+    };
+    const { url, metrics } = await harness([breaking, slow], { retries: 0 });
+
+    const broken = await fetch(`${url}/`).then((response) => response.text()).then(() => 'complete', () => 'broken');
+    const leaving = new AbortController();
+    const left = await fetch(`${url}/`, { signal: leaving.signal });
+    const reader = left.body!.getReader();
+    await reader.read();
+    leaving.abort();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    assert.equal(broken, 'broken', 'the client sees a cut answer, not a short one');
+    assert.deepEqual(await attempts(metrics), { 'b0 failure': 1, 'b1 abandoned': 1 });
   });
 });
