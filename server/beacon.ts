@@ -55,7 +55,7 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
     app = await buildApp({ registry, metrics, ...(acl ? { acl } : {}), writeRateLimit: config.writeRateLimit,
       maxWaitersPerClient: config.maxWaitersPerClient,
       timeouts: { headersMs: config.headerTimeoutMs, requestMs: config.requestTimeoutMs },
-      logLevel: config.logLevel, version });
+      logLevel: config.logLevel, version, datacenter: config.datacenter });
   } catch (error) {
     store.close();
     throw error;

@@ -74,6 +74,11 @@ const settings = {
     help: 'secret of the bootstrap management token, created or updated at start (needed with --acl until another management token exists)',
     schema: z.string().refine((value) => value === '' || value.length >= 16, '--acl-bootstrap-token must be at least 16 characters'),
   },
+  datacenter: {
+    default: 'dc1',
+    help: 'the datacenter name the Consul-compatible API reports (docs/integrations.md)',
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '--datacenter must be 1-64 of A-Z, a-z, 0-9, "_" and "-"'),
+  },
   'log-level': logLevelFlag,
 } satisfies FlagTable;
 
@@ -98,6 +103,7 @@ export interface ServerConfig {
   acl: boolean;
   /** Empty: none given. */
   aclBootstrapToken: string;
+  datacenter: string;
   logLevel: LogLevel;
 }
 
@@ -124,6 +130,7 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     selfPreservation: flags['self-preservation'] / 100,
     acl: flags.acl,
     aclBootstrapToken: flags['acl-bootstrap-token'],
+    datacenter: flags.datacenter,
     logLevel: flags['log-level'],
   };
 }

@@ -40,7 +40,12 @@ function rightFor(access: Exclude<Access, 'open'>, request: FastifyRequest): Rig
   return { kind: access };
 }
 
-/** The secret from `Authorization: Bearer <secret>`, else `X-Beacon-Token`; undefined when neither. */
+/**
+ * The secret from `Authorization: Bearer <secret>`, else `X-Beacon-Token`, else
+ * `X-Consul-Token` (what Consul clients such as Prometheus send), else `?token=` (what older
+ * Consul clients such as python-consul send; only the Consul-compatible routes accept that
+ * parameter); undefined when none.
+ */
 function secretOf(request: FastifyRequest): string | undefined {
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
@@ -48,6 +53,6 @@ function secretOf(request: FastifyRequest): string | undefined {
     // A malformed Authorization is no token at all: the 401 says what to send.
     return match?.[1];
   }
-  const header = request.headers['x-beacon-token'];
+  const header = request.headers['x-beacon-token'] ?? request.headers['x-consul-token'] ?? (request.query as { token?: unknown } | undefined)?.token;
   return typeof header === 'string' ? header.trim() : undefined;
 }

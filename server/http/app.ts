@@ -10,6 +10,7 @@ import { enforceAccess } from './access.js';
 import { ClientWaiters, DEFAULT_MAX_WAITERS_PER_CLIENT } from './blocking.js';
 import { errorBody, installErrorHandling } from './errors.js';
 import { aclRoutes } from './routes/acl.js';
+import { consulRoutes } from './routes/consul.js';
 import { limitWrites } from './write-rate-limit.js';
 import { operatorRoutes } from './routes/operator.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -55,7 +56,11 @@ export interface AppOptions {
   /** A pino level, or false for no logs (tests). */
   logLevel?: string | false;
   version?: string;
+  /** The datacenter the Consul-compatible reads report (default dc1). */
+  datacenter?: string;
 }
+
+export const DEFAULT_DATACENTER = 'dc1';
 
 /**
  * The HTTP API as a fastify app: tests drive it with `inject()`, main listens with it.
@@ -110,6 +115,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: 'system', description: "The registry's own health and metrics" },
         { name: 'acl', description: 'Tokens (with --acl): create, list, revoke' },
         { name: 'operator', description: "The operator's controls: self-preservation" },
+        { name: 'consul', description: 'Consul-compatible reads for discovery tools such as Prometheus (docs/integrations.md)' },
       ],
     },
     transform: jsonSchemaTransform,
@@ -120,6 +126,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(instanceRoutes);
   await app.register(aclRoutes);
   await app.register(operatorRoutes);
+  await app.register(consulRoutes, { datacenter: options.datacenter ?? DEFAULT_DATACENTER, version: options.version ?? '0.0.0' });
   await app.ready();
   return app;
 }

@@ -372,10 +372,12 @@ export class Registry {
     }
     if (visible.length === 0) return;
     const keys = new Set(visible.map((change) => (change.before ?? change.after)!.service));
-    const statusChanged = visible.some(
-      ({ before, after }) => !before || !after || statusOf(before) !== statusOf(after),
+    // The catalog shows each service's counts by status (Beacon) and its tags (Consul's
+    // catalog/services), so it moves when either does.
+    const catalogChanged = visible.some(
+      ({ before, after }) => !before || !after || statusOf(before) !== statusOf(after) || JSON.stringify(before.tags) !== JSON.stringify(after.tags),
     );
-    if (statusChanged) keys.add(CATALOG);
+    if (catalogChanged) keys.add(CATALOG);
     this.changes.bump(keys);
   }
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const beaconBin = fileURLToPath(new URL('../../../bin/beacon.js', import.meta.url));
@@ -31,11 +32,15 @@ export interface CommandProcess<T> {
  */
 export async function startCommandProcess<T>(args: string[], ready: (output: string) => T | undefined, env: NodeJS.ProcessEnv = {}): Promise<CommandProcess<T>> {
   const child = spawn(process.execPath, [beaconBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  leaveNoOrphan(child);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk));
   const found = await new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`beacon ${args[0]} did not start within 15 s:\n${output}`)), 15_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`beacon ${args[0]} did not start within 15 s:\n${output}`));
+    }, 15_000);
     const check = () => {
       const value = ready(output);
       if (value === undefined) return;
@@ -60,6 +65,18 @@ export async function startCommandProcess<T>(args: string[], ready: (output: str
       return code;
     },
   };
+}
+
+const running = new Set<ChildProcess>();
+// A child a test forgot to stop (a test that failed before registering its cleanup) would keep
+// the test file running forever: whatever is left when the file's tests are done is killed.
+after(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function leaveNoOrphan(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
 }
 
 /** Runs `beacon server` as a real process on loopback with any free port; resolves once it listens. */

@@ -160,7 +160,10 @@ describe('InstanceWatcher when the registry goes away', { concurrency: true }, (
     // Refused, or a 503 from a registry still shutting down: either way a failure worth retrying.
     assert.ok(error.transient, error.code);
     assert.deepEqual(watcher.instances, known);
-    const reconnected = once(watcher, 'reconnected', { signal: AbortSignal.timeout(5_000) });
+    const reconnected = once(watcher, 'reconnected', { signal: AbortSignal.timeout(20_000) });
+    // Awaited below: until then a rejection must not count as unhandled (it would end the test
+    // before the second server's cleanup is registered).
+    reconnected.catch(() => undefined);
     const second = await startServerProcess(args);
     t.after(() => second.stop());
     await reconnected;
@@ -212,8 +215,10 @@ describe('InstanceWatcher when the registry goes away', { concurrency: true }, (
       delays.push(retryInMs);
     });
 
+    const third = new Promise<void>((resolve) => watcher.on('unreachable', () => delays.length === 3 && resolve()));
+
     watcher.start();
-    await sleep(400);
+    await Promise.race([third, sleep(5_000)]);
 
     assert.deepEqual(delays.slice(0, 3), [50, 100, 200]);
     assert.equal(errors[0]!.code, 'bad_answer');
