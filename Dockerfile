@@ -20,6 +20,7 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/bin bin
 COPY --from=build /app/migrations migrations
+COPY --from=build /app/server/http/dashboard server/http/dashboard
 RUN mkdir /data && chown node:node /data
 USER node
 VOLUME /data

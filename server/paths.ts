@@ -4,3 +4,6 @@ import { fileURLToPath } from 'node:url';
 export const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export const migrationsDir = `${packageRoot}migrations`;
+
+/** The dashboard's HTML, JS and CSS: served as they are, never compiled. */
+export const dashboardDir = `${packageRoot}server/http/dashboard`;

@@ -16,6 +16,7 @@ import { operatorRoutes } from './routes/operator.js';
 import { instanceRoutes } from './routes/instances.js';
 import { serviceRoutes } from './routes/services.js';
 import { systemRoutes } from './routes/system.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { formatProblems, responseSerializerCompiler, zodValidatorCompiler } from './validation.js';
 
 declare module 'fastify' {
@@ -127,6 +128,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(aclRoutes);
   await app.register(operatorRoutes);
   await app.register(consulRoutes, { datacenter: options.datacenter ?? DEFAULT_DATACENTER, version: options.version ?? '0.0.0' });
+  await app.register(dashboardRoutes);
   await app.ready();
   return app;
 }
