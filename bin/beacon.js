@@ -3,6 +3,7 @@
 const commands = {
   server: () => import('../dist/server/main.js'),
   proxy: () => import('../dist/clients/proxy/main.js'),
+  'demo-service': () => import('../dist/clients/demo/demo-service-main.js'),
 };
 
 const [command, ...args] = process.argv.slice(2);

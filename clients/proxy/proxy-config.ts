@@ -8,7 +8,7 @@ import type { BreakerOptions } from '../breaker/circuit-breaker.js';
 export { ConfigError };
 
 /** `HOST:PORT`, with IPv6 hosts in brackets (`[::1]:8080`); port 0 means any free port. */
-function hostPort(flag: string) {
+export function hostPort(flag: string) {
   return z
     .string({ error: `${flag} is required (HOST:PORT)` })
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, `${flag} must be HOST:PORT, such as 127.0.0.1:8080 or [::1]:8080`)
@@ -20,7 +20,7 @@ function hostPort(flag: string) {
 }
 
 /** A service name or tag, checked by the registry's own schema, with the flag named in the error. */
-function label(flag: string, schema: z.ZodString, { optional = false } = {}) {
+export function label(flag: string, schema: z.ZodString, { optional = false } = {}) {
   return z
     .string({ error: `${flag} is required` })
     .refine(

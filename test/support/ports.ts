@@ -14,3 +14,25 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => probe.close(resolve));
   return port;
 }
+
+/** `count` consecutive TCP ports on loopback, free a moment ago (for commands that take a base port). */
+export async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    if (base + count - 1 > 65535) continue;
+    const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => isFree(base + i + 1)));
+    if (rest.every(Boolean)) return base;
+  }
+  throw new Error(`no run of ${count} free ports found on 127.0.0.1`);
+}
+
+/** Whether a TCP listener could take the port on loopback right now. */
+export async function isFree(port: number): Promise<boolean> {
+  const probe = createServer();
+  const free = await new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (free) await new Promise((resolve) => probe.close(resolve));
+  return free;
+}

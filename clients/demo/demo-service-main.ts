@@ -1,0 +1,25 @@
+import { runCommand } from '../../server/command.js';
+import { demoServiceUsage, parseDemoServiceConfig } from './demo-service-config.js';
+import { startDemoService } from './demo-service.js';
+
+/**
+ * `beacon demo-service`: answers HTTP and stays registered until SIGTERM/SIGINT, then
+ * deregisters and exits 0 (exit codes: server/command.ts). A registration the registry
+ * refuses (a 4xx: a bad token, a full registry) stops it with exit code 1.
+ */
+export function main(argv: string[]): Promise<void> {
+  return runCommand('demo-service', argv, {
+    parse: parseDemoServiceConfig,
+    usage: demoServiceUsage,
+    async start(config) {
+      const service = await startDemoService(config);
+      service.registered.catch((error: Error & { code?: string }) => {
+        if (error.code === 'closed') return;
+        service.log.error({ err: error.message }, 'the registry refused the registration: stopping');
+        process.exitCode = 1;
+        void service.close();
+      });
+      return service;
+    },
+  });
+}

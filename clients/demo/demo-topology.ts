@@ -1,0 +1,194 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InstanceWatcher } from '../registry/instance-watcher.js';
+import { type ChildCommand, type ChildExit } from './child-command.js';
+import { DEMO_INSTANCES, DEMO_SERVICE, type DemoConfig } from './demo-config.js';
+
+/** The longest the whole start may take: a registry, three services and a proxy are up in about a second. */
+const START_TIMEOUT_MS = 20_000;
+/** How long each process gets to stop after SIGTERM before it is killed. */
+const STOP_TIMEOUT_MS = 5_000;
+const POLL_INTERVAL_MS = 100;
+
+export class DemoStartError extends Error {}
+
+/** Starts a named `beacon` command (run-demo.ts decides how its output is shown). */
+export type Launch = (name: string, args: string[]) => ChildCommand;
+
+export interface DemoEndpoints {
+  registry: string;
+  proxy: string;
+  admin: string;
+}
+
+/**
+ * The demo's processes and their order: the registry first; then the three instances of `web`
+ * and the proxy; the demo is up when the registry has the three passing and the proxy both
+ * knows them and answers. Stopping goes the other way: the proxy, the services (which
+ * deregister), the registry last.
+ */
+export class DemoTopology {
+  readonly endpoints: DemoEndpoints;
+  registry: ChildCommand | undefined;
+  proxy: ChildCommand | undefined;
+  readonly services: ChildCommand[] = [];
+
+  constructor(
+    private readonly config: DemoConfig,
+    private readonly launch: Launch,
+  ) {
+    this.endpoints = {
+      registry: `http://127.0.0.1:${config.httpPort}`,
+      proxy: `http://127.0.0.1:${config.proxyPort}`,
+      admin: `http://127.0.0.1:${config.adminPort}`,
+    };
+  }
+
+  get children(): ChildCommand[] {
+    return [this.registry, ...this.services, this.proxy].filter((child): child is ChildCommand => child !== undefined);
+  }
+
+  /**
+   * Starts everything and waits until it works end to end. Throws DemoStartError naming what
+   * failed: a process that exited (with its last log lines), the deadline, or `abort`. Whatever
+   * was started is left running for stop().
+   */
+  async start(abort: AbortSignal): Promise<void> {
+    const done = new AbortController();
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    const step = <T>(what: string, work: (signal: AbortSignal) => Promise<T>) => this.within(what, work(done.signal), deadline, abort);
+    try {
+      const { config, endpoints } = this;
+      this.registry = this.launch('registry', [
+        'server', '--bind', '127.0.0.1', '--http-port', String(config.httpPort), '--dns-port', String(config.dnsPort), '--db', config.db, '--log-level', 'info',
+      ]);
+      const registry = this.registry;
+      // DNS over TCP is the last listener the server starts.
+      await step('the registry to listen', () => registry.waitForMessage(/^DNS listening on tcp:/));
+
+      for (const [i, instance] of DEMO_INSTANCES.entries()) {
+        this.services.push(
+          this.launch(instance.id, [
+            'demo-service', '--service', DEMO_SERVICE, '--id', instance.id, '--listen', `127.0.0.1:${config.basePort + i}`, '--registry', endpoints.registry,
+            '--weight', String(instance.weight), '--tag', instance.tags.join(','), '--ttl', String(config.ttl), '--log-level', 'info',
+          ]),
+        );
+      }
+      this.proxy = this.launch('proxy', [
+        'proxy', '--service', DEMO_SERVICE, '--listen', `127.0.0.1:${config.proxyPort}`, '--admin', `127.0.0.1:${config.adminPort}`, '--registry', endpoints.registry, '--log-level', 'info',
+      ]);
+      const proxy = this.proxy;
+      const adminUp = proxy.waitForMessage(/^proxy admin listening on /);
+      await Promise.all([
+        step(`the registry to list ${DEMO_INSTANCES.length} passing instances of ${DEMO_SERVICE}`, (signal) => this.passingInstances(signal)),
+        step(`the proxy to know ${DEMO_INSTANCES.length} instances and answer`, async (signal) => {
+          await adminUp;
+          await this.proxyReady(signal);
+        }),
+      ]);
+    } finally {
+      done.abort();
+    }
+  }
+
+  /**
+   * Stops in order: the proxy, the services (each deregisters), the registry. Returns what did
+   * not go cleanly: a process that had to be killed or exited with an error.
+   */
+  async stop(): Promise<string[]> {
+    const problems: string[] = [];
+    const stopOne = async (child: ChildCommand | undefined) => {
+      if (!child?.running) return;
+      const exit = await child.stop(STOP_TIMEOUT_MS);
+      if (exit.killed) problems.push(`${child.name} did not stop within ${STOP_TIMEOUT_MS / 1000} s of SIGTERM: killed`);
+      // Ended by our SIGTERM before it could handle it (it was still loading): stopped all the same.
+      else if (!isCleanStop(exit)) problems.push(child.describeExit(exit));
+    };
+    await stopOne(this.proxy);
+    await Promise.all(this.services.map(stopOne));
+    await stopOne(this.registry);
+    return problems;
+  }
+
+  /** SIGKILL to every process still running: the last resort when the demo itself is ending. */
+  killAll(): void {
+    for (const child of this.children) child.kill();
+  }
+
+  /** Blocking queries on the registry until the demo's instances are all passing. */
+  private async passingInstances(signal: AbortSignal): Promise<void> {
+    const expected = new Set<string>(DEMO_INSTANCES.map((instance) => instance.id));
+    const watcher = new InstanceWatcher({ registry: this.endpoints.registry, service: DEMO_SERVICE, waitSeconds: 5, backoff: { baseMs: 100, maxMs: 500, jitter: 0 } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const check = () => {
+          const passing = watcher.instances.filter((instance) => instance.status === 'passing' && expected.has(instance.id));
+          if (passing.length === expected.size) resolve();
+        };
+        watcher.on('change', check);
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        watcher.start();
+      });
+    } finally {
+      await watcher.close();
+    }
+  }
+
+  /** The proxy has no blocking endpoint: its /stats is asked every 100 ms until it lists every instance, then one request goes through. */
+  private async proxyReady(signal: AbortSignal): Promise<void> {
+    const expected = DEMO_INSTANCES.length;
+    while (!signal.aborted) {
+      const stats = await getJson<{ instances: unknown[] }>(`${this.endpoints.admin}/stats`, signal);
+      if (stats && stats.instances.length === expected) {
+        // Refused or timed out: not ready yet, asked again below.
+        const answer = await fetch(`${this.endpoints.proxy}/`, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) }).catch(() => undefined);
+        await answer?.body?.cancel();
+        if (answer?.status === 200) return;
+      }
+      await sleep(POLL_INTERVAL_MS, undefined, { signal }).catch(() => {});
+    }
+  }
+
+  /** `work`, unless a process exits first, the deadline passes or the demo is aborted. */
+  private async within<T>(what: string, work: Promise<T>, deadline: number, abort: AbortSignal): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const failures = [
+      ...this.children.map((child) =>
+        child.exited.then((exit): never => {
+          throw new DemoStartError(`${child.describeExit(exit)} (while waiting for ${what})`);
+        }),
+      ),
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new DemoStartError(`gave up waiting for ${what} after ${START_TIMEOUT_MS / 1000} s`)), Math.max(0, deadline - Date.now()));
+        onAbort = () => reject(new DemoStartError('start interrupted'));
+        if (abort.aborted) onAbort();
+        abort.addEventListener('abort', onAbort, { once: true });
+      }),
+    ];
+    try {
+      return await Promise.race([work, ...failures]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) abort.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/** Exit 0, or ended by the SIGTERM we sent before its handlers were in place. */
+function isCleanStop(exit: ChildExit): boolean {
+  return exit.code === 0 || exit.signal === 'SIGTERM';
+}
+
+/** A JSON answer, or undefined while the endpoint is not up (refused, not 200, not JSON). */
+async function getJson<T>(url: string, signal: AbortSignal): Promise<T | undefined> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) });
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    return (await response.json()) as T;
+  } catch {
+    return undefined; // not listening yet: the caller asks again
+  }
+}

@@ -1,0 +1,18 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseDemoConfig } from '../../../clients/demo/demo-config.js';
+
+describe('npm run demo configuration', () => {
+  it('has the documented ports', () => {
+    const config = parseDemoConfig([], {})!;
+
+    assert.deepEqual(
+      [config.httpPort, config.dnsPort, config.proxyPort, config.adminPort, config.basePort, config.db],
+      [8500, 8600, 8080, 9901, 9001, ':memory:'],
+    );
+  });
+
+  it('refuses two listeners on one port, naming both', () => {
+    assert.throws(() => parseDemoConfig(['--proxy-port', '9002'], {}), { message: /^web-2 \(--base-port \+ 1\) and --proxy-port are both 9002: every listener needs its own port$/ });
+  });
+});
