@@ -27,6 +27,9 @@ const flags = {
   },
 } satisfies FlagTable;
 
+/** A TTL that forgives two missed runs of a job cron starts every minute. */
+const CRON_TTL = 180;
+
 /** Registration fields by the flag that sets them, for error messages. */
 const FLAG_OF = { address: '--address', port: '--port', weight: '--weight', tags: '--tag', meta: '--meta', ttl: '--ttl', deregisterAfter: '--deregister-after' };
 
@@ -61,7 +64,7 @@ export const registerCommand: CliCommand<typeof flags, typeof instanceOperands> 
       `registered ${describeInstance(instance)}`,
       // The CLI sends no heartbeats: without them the instance turns critical after its TTL.
       `without a heartbeat it turns critical ${instance.ttl}s from now and is removed ${instance.deregisterAfter}s later:`,
-      `keep it alive with \`beacon heartbeat ${NAME} ${ID}\` every ${Math.max(1, Math.floor(instance.ttl / 3))}s (from cron, register with --ttl 180 or more)`,
+      `keep it alive with \`beacon heartbeat ${NAME} ${ID}\` every ${Math.max(1, Math.floor(instance.ttl / 3))}s${instance.ttl < CRON_TTL ? ` (from cron, register with --ttl ${CRON_TTL} or more)` : ''}`,
       '',
     ].join('\n');
   },
