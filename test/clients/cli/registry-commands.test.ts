@@ -87,8 +87,7 @@ describe('the beacon CLI over the HTTP API (services, instances, register, heart
 
   it('deregister removes the instance; a second time the 404 exits 1 with the registry\'s message', async () => {
     const first = await cli('deregister', 'web', 'web-2');
-    const second = await cli('deregister', 'web', 'web-2');
-    const heartbeat = await cli('heartbeat', 'web', 'web-2');
+    const [second, heartbeat] = await Promise.all([cli('deregister', 'web', 'web-2'), cli('heartbeat', 'web', 'web-2')]);
 
     assert.deepEqual([first.code, first.stdout], [0, 'deregistered web/web-2\n']);
     assert.equal((await registry.api.get('/v1/services/web/instances/web-2')).status, 404);
