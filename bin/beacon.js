@@ -1,22 +1,31 @@
 #!/usr/bin/env node
 // The `beacon` command: dispatches to the compiled subcommands in dist/.
 const commands = {
-  server: () => import('../dist/server/main.js'),
-  proxy: () => import('../dist/clients/proxy/main.js'),
-  'demo-service': () => import('../dist/clients/demo/demo-service-main.js'),
+  server: ['the registry: HTTP API and DNS', () => import('../dist/server/main.js')],
+  proxy: ["forwards HTTP or TCP to a service's healthy instances", () => import('../dist/clients/proxy/main.js')],
+  services: ['lists the services with instance counts', () => import('../dist/clients/cli/services.js')],
+  instances: ["lists a service's instances", () => import('../dist/clients/cli/instances.js')],
+  register: ['registers an instance', () => import('../dist/clients/cli/register.js')],
+  deregister: ['deregisters an instance', () => import('../dist/clients/cli/deregister.js')],
+  heartbeat: ["renews an instance's TTL, optionally with a status", () => import('../dist/clients/cli/heartbeat.js')],
+  maintenance: ['turns maintenance on or off', () => import('../dist/clients/cli/maintenance.js')],
+  resolve: ['looks a service up in DNS', () => import('../dist/clients/cli/resolve.js')],
+  'demo-service': ['a tiny HTTP service that registers itself (the demo, docs/demo.md)', () => import('../dist/clients/demo/demo-service-main.js')],
 };
 
 const [command, ...args] = process.argv.slice(2);
-const load = commands[command];
-if (!load) {
-  const known = Object.keys(commands).join(', ');
-  process.stderr.write(
-    command && command !== '--help' && command !== '-h'
-      ? `beacon: unknown command "${command}" (commands: ${known})\n`
-      : `usage: beacon <command> [flags]\ncommands: ${known}\n`,
+const entry = Object.hasOwn(commands, command ?? '') ? commands[command] : undefined;
+if (!entry) {
+  const asked = command === undefined || command === '--help' || command === '-h';
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const list = Object.entries(commands).map(([name, [about]]) => `  ${name.padEnd(width)}  ${about}`);
+  (asked ? process.stdout : process.stderr).write(
+    asked
+      ? `usage: beacon <command> [flags]   (beacon <command> --help for its flags)\n\ncommands:\n${list.join('\n')}\n`
+      : `beacon: unknown command "${command}" (commands: ${Object.keys(commands).join(', ')})\n`,
   );
-  process.exitCode = command && command !== '--help' && command !== '-h' ? 2 : 0;
+  process.exitCode = asked ? 0 : 2;
 } else {
-  const { main } = await load();
+  const { main } = await entry[1]();
   await main(args);
 }

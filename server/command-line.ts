@@ -14,12 +14,31 @@ export interface FlagSetting {
   schema: z.ZodType<unknown, string | undefined>;
   /** A switch (`--acl`): given, it reads as "true"; its environment variable takes true/false. */
   switch?: true;
+  /** Repeatable (`--tag a --tag b`): the schema checks each value, the flag reads as their list (empty when not given). */
+  multiple?: true;
+  /**
+   * false: no BEACON_* variable, for a value that belongs to one invocation (an address, a
+   * status) rather than to a setup. Repeatable flags never read one.
+   */
+  env?: false;
 }
 
 export type FlagTable = Record<string, FlagSetting>;
 
 /** Each flag's parsed value, by flag name. */
-export type ParsedFlags<T extends FlagTable> = { [K in keyof T]: z.output<T[K]['schema']> };
+export type ParsedFlags<T extends FlagTable> = {
+  [K in keyof T]: T[K] extends { multiple: true } ? z.output<T[K]['schema']>[] : z.output<T[K]['schema']>;
+};
+
+/** Positional arguments, in order, by the name the synopsis gives them (`NAME`, `ID`); all are required. */
+export type OperandTable = Record<string, z.ZodType<unknown, string | undefined>>;
+
+export type ParsedOperands<T extends OperandTable> = { [K in keyof T]: z.output<T[K]> };
+
+export interface ParsedCommandLine<T extends FlagTable, O extends OperandTable> {
+  flags: ParsedFlags<T>;
+  operands: ParsedOperands<O>;
+}
 
 export class ConfigError extends Error {}
 
@@ -29,47 +48,89 @@ export function envName(flag: string): string {
 
 /** Parses `argv` and `env` against the table; null when --help was asked for. */
 export function parseFlags<T extends FlagTable>(table: T, argv: string[], env: NodeJS.ProcessEnv): ParsedFlags<T> | null {
-  let values: Record<string, string | boolean | undefined>;
+  return parseCommandLine(table, {}, argv, env)?.flags ?? null;
+}
+
+/**
+ * Parses flags and positional arguments (operands, which may stand before, between or after
+ * the flags); null when --help was asked for, whatever else is missing.
+ */
+export function parseCommandLine<T extends FlagTable, O extends OperandTable>(
+  table: T,
+  operands: O,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): ParsedCommandLine<T, O> | null {
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
       options: {
         help: { type: 'boolean', short: 'h' },
-        ...Object.fromEntries(Object.entries(table).map(([flag, setting]) => [flag, { type: setting.switch ? ('boolean' as const) : ('string' as const) }])),
+        ...Object.fromEntries(
+          Object.entries(table).map(([flag, setting]) => [flag, { type: setting.switch ? ('boolean' as const) : ('string' as const), multiple: setting.multiple === true }]),
+        ),
       },
     }));
   } catch (error) {
-    throw new ConfigError((error as Error).message.split('\n')[0]!);
+    // One line. Node's advice about `--` matters only to a command with operands (an instance id may start with "-").
+    const advice = Object.keys(operands).length > 0 ? ' (an argument that starts with "-" goes after "--")' : '';
+    throw new ConfigError((error as Error).message.replace(/\. To specify a positional argument[\s\S]*$/, advice).replace(/\s*\n\s*/g, ' '));
   }
   if (values.help) return null;
+  const names = Object.keys(operands);
+  if (positionals.length > names.length) {
+    throw new ConfigError(`unexpected argument ${JSON.stringify(positionals[names.length])}${names.length === 0 ? ' (this command takes only flags)' : ''}`);
+  }
+  const parsedOperands: Record<string, unknown> = {};
+  names.forEach((name, position) => {
+    const given = positionals[position];
+    const result = operands[name]!.safeParse(given);
+    if (!result.success) throw new ConfigError(`${result.error.issues[0]!.message}${given === undefined ? '' : `, got ${quoted(given)}`}`);
+    parsedOperands[name] = result.data;
+  });
   const parsed: Record<string, unknown> = {};
   for (const [flag, setting] of Object.entries(table)) {
-    const given = values[flag];
-    const fromFlag = given === undefined ? undefined : String(given);
-    const raw = fromFlag ?? env[envName(flag)] ?? setting.default;
-    const result = setting.schema.safeParse(raw);
-    if (!result.success) {
-      const source = fromFlag !== undefined ? '' : env[envName(flag)] !== undefined ? ` (from ${envName(flag)})` : '';
-      const got = raw === undefined ? '' : `, got ${JSON.stringify(raw)}${source}`;
-      throw new ConfigError(`${result.error.issues[0]!.message}${got}`);
-    }
-    parsed[flag] = result.data;
+    parsed[flag] = setting.multiple ? ((values[flag] ?? []) as string[]).map((value) => check(setting, value, '')) : single(flag, setting, values[flag], env);
   }
-  return parsed as ParsedFlags<T>;
+  return { flags: parsed as ParsedFlags<T>, operands: parsedOperands as ParsedOperands<O> };
+}
+
+function single(flag: string, setting: FlagSetting, given: unknown, env: NodeJS.ProcessEnv): unknown {
+  const fromFlag = given === undefined ? undefined : String(given);
+  const fromEnv = setting.env === false ? undefined : env[envName(flag)];
+  const raw = fromFlag ?? fromEnv ?? setting.default;
+  return check(setting, raw, fromFlag === undefined && fromEnv !== undefined ? ` (from ${envName(flag)})` : '');
+}
+
+function check(setting: FlagSetting, raw: string | undefined, source: string): unknown {
+  const result = setting.schema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`${result.error.issues[0]!.message}${raw === undefined ? '' : `, got ${quoted(raw)}${source}`}`);
+  return result.data;
+}
+
+/** A value as an error message quotes it: in JSON quotes, cut to 60 characters. */
+export function quoted(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}..."` : text;
 }
 
 /** The --help text: one line per flag with its default and environment variable. */
 export function usage(synopsis: string, table: FlagTable): string {
   const width = Math.max(...Object.keys(table).map((flag) => flag.length)) + 2;
   const rows = Object.entries(table).map(([flag, setting]) => {
-    const origin = setting.switch
-      ? 'off unless given'
-      : setting.default === undefined
-        ? 'required'
-        : `default ${setting.default === '' ? 'none' : setting.default}`;
-    return `  --${flag.padEnd(width)} ${setting.help} (${origin}; env ${envName(flag)})`;
+    const origin = setting.multiple
+      ? 'repeatable'
+      : setting.switch
+        ? 'off unless given'
+        : setting.default === undefined
+          ? 'required'
+          : `default ${setting.default === '' ? 'none' : setting.default}`;
+    const variable = setting.multiple || setting.env === false ? '' : `; env ${envName(flag)}`;
+    return `  --${flag.padEnd(width)} ${setting.help} (${origin}${variable})`;
   });
   return [`usage: ${synopsis}`, '', ...rows].join('\n');
 }
@@ -102,3 +163,47 @@ export function switchFlag(flag: string, help: string) {
     schema: z.enum(['true', 'false', '1', '0'], { error: `${flag} takes no value on the command line; its variable must be true or false` }).transform((value) => value === 'true' || value === '1'),
   } satisfies FlagSetting;
 }
+
+/** `HOST:PORT`, with IPv6 hosts in brackets (`[::1]:8080`); port 0 means any free port. */
+export function hostPortFlag(flag: string) {
+  return z
+    .string({ error: `${flag} is required (HOST:PORT)` })
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, `${flag} must be HOST:PORT, such as 127.0.0.1:8080 or [::1]:8080`)
+    .transform((value) => {
+      const split = value.lastIndexOf(':');
+      return { host: value.slice(0, split).replace(/^\[(.*)\]$/, '$1'), port: Number(value.slice(split + 1)) };
+    })
+    .refine(({ port }) => port <= 65535, `${flag} port must be 0-65535`);
+}
+
+/**
+ * A value checked by one of the registry's own schemas (a service name, a tag, an instance id),
+ * with the flag or operand named in the schema's message: `--tag must be one lower-case DNS label...`.
+ */
+export function checkedFlag(flag: string, schema: z.ZodString, { optional = false } = {}) {
+  return z.string({ error: `${flag} is required` }).superRefine((value, context) => {
+    if (optional && value === '') return;
+    const result = schema.safeParse(value);
+    if (!result.success) context.addIssue({ code: 'custom', message: `${flag} ${result.error.issues[0]!.message}` });
+  });
+}
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** A DNS zone such as `beacon.internal`: lower-cased, without its trailing dot. */
+export function domainFlag(flag: string) {
+  return z
+    .string()
+    .transform((value) => value.toLowerCase().replace(/\.$/, ''))
+    .refine((value) => DOMAIN.test(value), `${flag} must be a DNS name such as beacon.internal`);
+}
+
+/** `--registry`, the same for every command that talks to the HTTP API. */
+export const registryFlag = {
+  default: 'http://127.0.0.1:8500',
+  help: "the registry's HTTP API",
+  schema: z.url({ protocol: /^https?$/, error: '--registry must be an http:// or https:// URL' }),
+} satisfies FlagSetting;
+
+/** `--token`, the same for every command that talks to the HTTP API; empty: none. */
+export const tokenFlag = { default: '', help: 'registry ACL token (sent as a bearer token)', schema: z.string() } satisfies FlagSetting;

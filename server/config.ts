@@ -1,13 +1,11 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { durationMs } from './duration.js';
-import { ConfigError, envName, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, switchFlag, usage } from './command-line.js';
+import { ConfigError, domainFlag, envName, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, switchFlag, usage } from './command-line.js';
 
 export { ConfigError, envName };
 
 /** `beacon server`'s flags, with the defaults of ../shared/SPEC.md. */
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-
 const settings = {
   bind: {
     default: '127.0.0.1',
@@ -29,10 +27,7 @@ const settings = {
   domain: {
     default: 'beacon.internal',
     help: 'the DNS zone Beacon is authoritative for',
-    schema: z
-      .string()
-      .transform((value) => value.toLowerCase().replace(/\.$/, ''))
-      .refine((value) => DOMAIN.test(value), '--domain must be a DNS name such as beacon.internal'),
+    schema: domainFlag('--domain'),
   },
   'dns-ttl': { default: '5', help: 'TTL (seconds) of positive DNS answers', schema: integerFlag('--dns-ttl', 0, 2_147_483_647) },
   'dns-udp-max': {

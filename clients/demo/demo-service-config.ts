@@ -1,21 +1,21 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { ConfigError, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from '../../server/command-line.js';
+import { checkedFlag, ConfigError, type FlagTable, hostPortFlag, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from '../../server/command-line.js';
 import { InstanceId, LIMITS, ServiceName, Tag } from '../../server/registry/instance.js';
-import { hostPort, label, type ListenAddress } from '../proxy/proxy-config.js';
+import type { ListenAddress } from '../proxy/proxy-config.js';
 
 export { ConfigError };
 
 /** `beacon demo-service`'s flags (docs/demo.md). */
 const flags = {
-  service: { default: 'web', help: 'the service to register as', schema: label('--service', ServiceName) },
+  service: { default: 'web', help: 'the service to register as', schema: checkedFlag('--service', ServiceName) },
   id: {
     default: '',
     help: 'instance id (empty: <service>-<hostname>-<port>)',
     schema: z.string().refine((value) => value === '' || InstanceId.safeParse(value).success, '--id must be 1-128 of A-Z, a-z, 0-9, ".", "_" and "-"'),
   },
-  listen: { default: '127.0.0.1:9000', help: 'where the service answers, HOST:PORT (port 0: any free port)', schema: hostPort('--listen') },
+  listen: { default: '127.0.0.1:9000', help: 'where the service answers, HOST:PORT (port 0: any free port)', schema: hostPortFlag('--listen') },
   advertise: {
     default: '',
     help: 'the IP address registered (empty: the listen address, or this machine\'s own address when listening on 0.0.0.0 or ::)',

@@ -1,33 +1,23 @@
 import { z } from 'zod';
-import { ConfigError, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from '../../server/command-line.js';
+import {
+  ConfigError,
+  type FlagTable,
+  checkedFlag,
+  hostPortFlag,
+  integerFlag,
+  type LogLevel,
+  logLevelFlag,
+  parseFlags,
+  registryFlag,
+  tokenFlag,
+  usage,
+} from '../../server/command-line.js';
 import { durationMs } from '../../server/duration.js';
 import { ServiceName, Tag } from '../../server/registry/instance.js';
 import { POLICY_NAMES, type PolicyName } from '../balancing/policy.js';
 import type { BreakerOptions } from '../breaker/circuit-breaker.js';
 
 export { ConfigError };
-
-/** `HOST:PORT`, with IPv6 hosts in brackets (`[::1]:8080`); port 0 means any free port. */
-export function hostPort(flag: string) {
-  return z
-    .string({ error: `${flag} is required (HOST:PORT)` })
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, `${flag} must be HOST:PORT, such as 127.0.0.1:8080 or [::1]:8080`)
-    .transform((value) => {
-      const split = value.lastIndexOf(':');
-      return { host: value.slice(0, split).replace(/^\[(.*)\]$/, '$1'), port: Number(value.slice(split + 1)) };
-    })
-    .refine(({ port }) => port <= 65535, `${flag} port must be 0-65535`);
-}
-
-/** A service name or tag, checked by the registry's own schema, with the flag named in the error. */
-export function label(flag: string, schema: z.ZodString, { optional = false } = {}) {
-  return z
-    .string({ error: `${flag} is required` })
-    .refine(
-      (value) => (optional && value === '') || schema.safeParse(value).success,
-      `${flag} must be one lower-case DNS label: a-z, 0-9 and inner hyphens, 1-63 characters`,
-    );
-}
 
 function percent(flag: string) {
   return integerFlag(flag, 0, 100).transform((value) => value / 100);
@@ -39,20 +29,16 @@ function bounded(flag: string, minMs: number, maxMs: number) {
 
 /** `beacon proxy`'s flags (SPEC: Proxy); the defaults are documented in docs/proxy.md. */
 const flags = {
-  service: { help: 'the service to forward to', schema: label('--service', ServiceName) },
-  listen: { help: 'where clients connect, HOST:PORT (port 0: any free port)', schema: hostPort('--listen') },
-  registry: {
-    default: 'http://127.0.0.1:8500',
-    help: "the registry's HTTP API",
-    schema: z.url({ protocol: /^https?$/, error: '--registry must be an http:// or https:// URL' }),
-  },
+  service: { help: 'the service to forward to', schema: checkedFlag('--service', ServiceName) },
+  listen: { help: 'where clients connect, HOST:PORT (port 0: any free port)', schema: hostPortFlag('--listen') },
+  registry: registryFlag,
   mode: { default: 'http', help: 'http (layer 7) or tcp (layer 4: whole connections)', schema: z.enum(['http', 'tcp'], { error: '--mode must be http or tcp' }) },
   policy: {
     default: 'weighted-round-robin',
     help: `balancing policy: ${POLICY_NAMES.join(', ')}`,
     schema: z.enum(POLICY_NAMES, { error: `--policy must be one of ${POLICY_NAMES.join(', ')}` }),
   },
-  tag: { default: '', help: 'only instances with this tag (empty: all)', schema: label('--tag', Tag, { optional: true }) },
+  tag: { default: '', help: 'only instances with this tag (empty: all)', schema: checkedFlag('--tag', Tag, { optional: true }) },
   retries: { default: '2', help: 'further tries, each on another instance', schema: integerFlag('--retries', 0, 10) },
   'try-timeout': { default: '5s', help: 'per try: connecting and waiting for response headers', schema: bounded('--try-timeout', 1, 600_000) },
   timeout: { default: '15s', help: 'per request, over all tries, until response headers', schema: bounded('--timeout', 1, 3_600_000) },
@@ -62,8 +48,8 @@ const flags = {
   'half-open-probes': { default: '1', help: 'probes a half-open breaker lets through; that many successes close it', schema: integerFlag('--half-open-probes', 1, 100) },
   'panic-threshold': { default: '50', help: 'percent: below this share of usable instances, balance over all healthy ones', schema: percent('--panic-threshold') },
   'max-ejection': { default: '50', help: 'percent: most instances breakers may take out at once (at least one)', schema: percent('--max-ejection') },
-  admin: { default: '127.0.0.1:9901', help: 'admin listener: /metrics, /stats, /healthz', schema: hostPort('--admin') },
-  token: { default: '', help: 'registry ACL token (sent as a bearer token)', schema: z.string() },
+  admin: { default: '127.0.0.1:9901', help: 'admin listener: /metrics, /stats, /healthz', schema: hostPortFlag('--admin') },
+  token: tokenFlag,
   'log-level': logLevelFlag,
 } satisfies FlagTable;
 

@@ -1,7 +1,8 @@
 import { Agent, request } from 'undici';
 import { z } from 'zod';
-import { type Heartbeat, Instance, type InstanceRegistration } from '../../server/registry/instance.js';
+import { Instance, ServiceSummary } from '../../server/registry/instance.js';
 import { RegistryClientError } from './errors.js';
+import type { ApiHeartbeat, ApiInstance, ApiMaintenanceChange, ApiRegistration, ApiServiceSummary } from './openapi-contract.js';
 
 export interface RegistryApiOptions {
   /** Base URL of the registry, e.g. `http://127.0.0.1:8500` (a path prefix is kept). */
@@ -14,13 +15,17 @@ export interface RegistryApiOptions {
 
 /** A list answer: the instances and the `X-Beacon-Index` to block on next. */
 export interface InstanceList {
-  instances: Instance[];
+  instances: ApiInstance[];
   index: number;
 }
 
-export interface InstanceListQuery {
-  healthy?: boolean;
-  tag?: string;
+/** The service list with its `X-Beacon-Index`. */
+export interface ServiceList {
+  services: ApiServiceSummary[];
+  index: number;
+}
+
+export interface ListQuery {
   /** Block until the list's index passes this (a blocking query); absent: answer at once. */
   index?: number;
   /** How long the registry may block, with `index`. */
@@ -28,6 +33,11 @@ export interface InstanceListQuery {
   /** How long to wait for the answer; the default is `requestTimeoutMs`. */
   timeoutMs?: number;
   signal?: AbortSignal;
+}
+
+export interface InstanceListQuery extends ListQuery {
+  healthy?: boolean;
+  tag?: string;
 }
 
 interface Exchange {
@@ -48,11 +58,13 @@ interface Answer {
 
 const INDEX_HEADER = 'x-beacon-index';
 const InstanceListBody = z.array(Instance);
+const ServiceListBody = z.array(ServiceSummary);
 
 /**
  * The registry's HTTP API as typed calls, over one keep-alive connection pool. It turns every
- * outcome into an Instance or a RegistryClientError with a code; deciding whether to retry is
- * the caller's job (RegistryClient, InstanceWatcher).
+ * outcome into an answer or a RegistryClientError with a code; deciding whether to retry is
+ * the caller's job (RegistryClient, InstanceWatcher, the CLI). Bodies and answers have the
+ * OpenAPI document's types (openapi-contract.ts), checked against it by `tsc`.
  */
 export class RegistryApi {
   private readonly agent: Agent;
@@ -68,53 +80,73 @@ export class RegistryApi {
     return this.base.href;
   }
 
-  async register(service: string, id: string, registration: InstanceRegistration): Promise<Instance> {
-    const exchange: Exchange = { method: 'PUT', path: instancePath(service, id), body: registration };
-    return parseAnswer(exchange, this.ok(exchange, await this.send(exchange)), Instance);
+  async register(service: string, id: string, registration: ApiRegistration): Promise<ApiInstance> {
+    return this.instanceWrite({ method: 'PUT', path: instancePath(service, id), body: registration });
   }
 
-  async heartbeat(service: string, id: string, body: Heartbeat = {}): Promise<Instance> {
+  async heartbeat(service: string, id: string, body: ApiHeartbeat = {}): Promise<ApiInstance> {
     // A bare heartbeat carries no body at all: the cheapest request the registry serves.
     const hasBody = body.status !== undefined || body.output !== undefined;
-    const exchange: Exchange = { method: 'PUT', path: `${instancePath(service, id)}/heartbeat`, aboutInstance: true, ...(hasBody ? { body } : {}) };
-    return parseAnswer(exchange, this.ok(exchange, await this.send(exchange)), Instance);
+    return this.instanceWrite({ method: 'PUT', path: `${instancePath(service, id)}/heartbeat`, aboutInstance: true, ...(hasBody ? { body } : {}) });
   }
 
-  /** Resolves with false when the registry did not know the instance (nothing to do). */
-  async deregister(service: string, id: string): Promise<boolean> {
+  async maintenance(service: string, id: string, change: ApiMaintenanceChange): Promise<ApiInstance> {
+    return this.instanceWrite({ method: 'PUT', path: `${instancePath(service, id)}/maintenance`, body: change, aboutInstance: true });
+  }
+
+  /**
+   * Resolves with false when the registry did not know the instance (nothing to do); with
+   * `mustExist`, rejects with `not_registered` and the registry's message instead.
+   */
+  async deregister(service: string, id: string, { mustExist = false } = {}): Promise<boolean> {
     const exchange: Exchange = { method: 'DELETE', path: instancePath(service, id), aboutInstance: true };
     const answer = await this.send(exchange);
-    if (answer.status === 404) return false;
+    if (answer.status === 404 && !mustExist) return false;
     this.ok(exchange, answer);
     return true;
+  }
+
+  async services(query: ListQuery = {}): Promise<ServiceList> {
+    const { items, index } = await this.list('/v1/services', new URLSearchParams(), query, ServiceListBody);
+    return { services: items, index };
   }
 
   async instances(service: string, query: InstanceListQuery = {}): Promise<InstanceList> {
     const search = new URLSearchParams();
     if (query.healthy) search.set('healthy', 'true');
     if (query.tag !== undefined) search.set('tag', query.tag);
+    const { items, index } = await this.list(`/v1/services/${encodeURIComponent(service)}/instances`, search, query, InstanceListBody);
+    return { instances: items, index };
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private async instanceWrite(exchange: Exchange): Promise<ApiInstance> {
+    return parseAnswer(exchange, this.ok(exchange, await this.send(exchange)), Instance);
+  }
+
+  /** A list endpoint: its answer and its `X-Beacon-Index`, blocking when the query has an index. */
+  private async list<T>(path: string, search: URLSearchParams, query: ListQuery, schema: z.ZodType<T[]>): Promise<{ items: T[]; index: number }> {
     if (query.index !== undefined) {
       search.set('index', String(query.index));
       if (query.waitSeconds !== undefined) search.set('wait', `${query.waitSeconds}s`);
     }
     const exchange: Exchange = {
       method: 'GET',
-      path: `/v1/services/${encodeURIComponent(service)}/instances${search.toString() ? `?${search}` : ''}`,
+      path: `${path}${search.size > 0 ? `?${search}` : ''}`,
       ...(query.timeoutMs !== undefined ? { timeoutMs: query.timeoutMs } : {}),
       ...(query.signal ? { signal: query.signal } : {}),
     };
     const answer = this.ok(exchange, await this.send(exchange));
-    const instances = parseAnswer(exchange, answer, InstanceListBody);
+    const items = parseAnswer(exchange, answer, schema);
     const header = answer.headers[INDEX_HEADER];
     const index = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : Number.NaN;
     if (!Number.isSafeInteger(index)) {
       throw new RegistryClientError('bad_answer', `${describe(exchange)}: the answer has no valid ${INDEX_HEADER} header (got ${String(header)})`);
     }
-    return { instances, index };
-  }
-
-  close(): Promise<void> {
-    return this.agent.close();
+    return { items, index };
   }
 
   private async send(exchange: Exchange): Promise<Answer> {

@@ -94,9 +94,16 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
   return { ...started.ready, child: started.child, output: started.output, stop: started.stop };
 }
 
-/** Runs `beacon server` expecting it to fail; resolves with its exit code and output. */
-export async function runServerExpectingExit(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [beaconBin, 'server', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** What a `beacon` command that ran to its end did. */
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `beacon <args>` to its end (killed after 15 s); resolves with its exit code and output. */
+export async function runBeacon(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
+  const child = spawn(process.execPath, [beaconBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
@@ -105,4 +112,9 @@ export async function runServerExpectingExit(args: string[], env: NodeJS.Process
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
   return { code, stdout, stderr };
+}
+
+/** Runs `beacon server` expecting it to fail; resolves with its exit code and output. */
+export function runServerExpectingExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
+  return runBeacon(['server', ...args], env);
 }

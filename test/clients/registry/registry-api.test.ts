@@ -89,4 +89,26 @@ describe('RegistryApi, the HTTP layer under RegistryClient and InstanceWatcher',
 
     assert.equal(await newApi(t, fake.url).deregister('web', 'w1'), false);
   });
+
+  test('services() reads the service list and its index; maintenance() sends the change', async (t) => {
+    const summary = { name: 'web', instances: 2, passing: 1, warning: 0, critical: 0, maintenance: 1 };
+    const lists = await recordingServer(t, json(200, [summary], { 'x-beacon-index': '7' }));
+    const instance = { service: 'web', id: 'w1', address: '10.0.0.1', port: 80, weight: 1, tags: [], meta: {}, ttl: 15, deregisterAfter: 300, status: 'maintenance', output: '', maintenanceReason: 'upgrade', registeredAt: 'x', lastHeartbeatAt: 'x', expiresAt: 'x' };
+    const writes = await recordingServer(t, json(200, instance));
+
+    assert.deepEqual(await newApi(t, lists.url).services({ index: 6, waitSeconds: 1 }), { services: [summary], index: 7 });
+    assert.equal((await newApi(t, writes.url).maintenance('web', 'w1', { enabled: true, reason: 'upgrade' })).status, 'maintenance');
+    assert.deepEqual(lists.seen.map(({ url }) => url), ['/v1/services?index=6&wait=1s']);
+    assert.deepEqual(writes.seen.map(({ method, url, body }) => [method, url, body]), [['PUT', '/v1/services/web/instances/w1/maintenance', '{"enabled":true,"reason":"upgrade"}']]);
+  });
+
+  test("deregistering with mustExist rejects an unknown instance with the registry's message", async (t) => {
+    const fake = await recordingServer(t, json(404, { message: 'instance web/w1 is not registered' }));
+
+    await assert.rejects(newApi(t, fake.url).deregister('web', 'w1', { mustExist: true }), {
+      code: 'not_registered',
+      status: 404,
+      message: 'registry answered 404 to DELETE /v1/services/web/instances/w1: instance web/w1 is not registered',
+    });
+  });
 });
