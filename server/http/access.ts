@@ -12,6 +12,8 @@ export type Access = 'open' | 'read' | 'write' | 'manage';
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /** The secret may also come as `?token=` (old Consul clients); only the Consul-compatible routes say so. */
+    queryToken?: boolean;
   }
 }
 
@@ -25,8 +27,9 @@ export function enforceAccess(app: FastifyInstance, acl: Acl | undefined): void 
   app.addHook('onRoute', (route) => {
     const access = route.config?.access ?? (route.url.startsWith('/v1/') ? 'read' : 'open');
     if (access === 'open') return;
+    const queryToken = route.config?.queryToken === true;
     const check: onRequestHookHandler = (request, reply, done) => {
-      const denial = acl.check(secretOf(request), rightFor(access, request));
+      const denial = acl.check(secretOf(request, queryToken), rightFor(access, request));
       if (!denial) return done();
       if (denial.status === 401) reply.header('www-authenticate', 'Bearer realm="beacon"');
       void reply.code(denial.status).send(errorBody(denial.status, denial.message));
@@ -42,17 +45,18 @@ function rightFor(access: Exclude<Access, 'open'>, request: FastifyRequest): Rig
 
 /**
  * The secret from `Authorization: Bearer <secret>`, else `X-Beacon-Token`, else
- * `X-Consul-Token` (what Consul clients such as Prometheus send), else `?token=` (what older
- * Consul clients such as python-consul send; only the Consul-compatible routes accept that
- * parameter); undefined when none.
+ * `X-Consul-Token` (what Consul clients such as Prometheus send), else, on routes that accept
+ * it, `?token=` (what older Consul clients such as python-consul send); undefined when none.
  */
-function secretOf(request: FastifyRequest): string | undefined {
+function secretOf(request: FastifyRequest, queryToken: boolean): string | undefined {
   const authorization = request.headers.authorization;
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     // A malformed Authorization is no token at all: the 401 says what to send.
     return match?.[1];
   }
-  const header = request.headers['x-beacon-token'] ?? request.headers['x-consul-token'] ?? (request.query as { token?: unknown } | undefined)?.token;
-  return typeof header === 'string' ? header.trim() : undefined;
+  const header = request.headers['x-beacon-token'] ?? request.headers['x-consul-token'];
+  if (typeof header === 'string') return header.trim();
+  const parameter = queryToken ? (request.query as { token?: unknown }).token : undefined;
+  return typeof parameter === 'string' ? parameter : undefined;
 }

@@ -14,6 +14,8 @@ export interface ConsulOptions {
 
 // Consul's service names are free text; one Beacon cannot hold simply has no instances.
 const ServiceParam = z.object({ service: z.string().min(1).max(256) });
+// Old Consul clients (python-consul) can only send their token as ?token=.
+const config = { queryToken: true };
 const errors = { 400: ErrorBody, 429: ErrorBody.describe('Too many blocking queries from this client'), 503: ErrorBody };
 
 /**
@@ -28,7 +30,7 @@ export const consulRoutes: FastifyPluginAsyncZod<ConsulOptions> = async (app, { 
 
   app.get(
     '/v1/agent/self',
-    { schema: { summary: "The agent's configuration (Consul-compatible)", tags: ['consul'], querystring: query, response: { 200: AgentSelf, ...errors } } },
+    { config, schema: { summary: "The agent's configuration (Consul-compatible)", tags: ['consul'], querystring: query, response: { 200: AgentSelf, ...errors } } },
     async (request, reply) => {
       setConsulHeaders(reply, registry.catalogIndex());
       const { localAddress = '', localPort = 0 } = request.socket;
@@ -42,7 +44,7 @@ export const consulRoutes: FastifyPluginAsyncZod<ConsulOptions> = async (app, { 
 
   app.get(
     '/v1/status/leader',
-    { schema: { summary: 'The leader: this server (Consul-compatible)', tags: ['consul'], response: { 200: z.string() } } },
+    { config, schema: { summary: 'The leader: this server (Consul-compatible)', tags: ['consul'], response: { 200: z.string() } } },
     async (request, reply) => {
       setConsulHeaders(reply, registry.catalogIndex());
       // Consul answers a JSON string; fastify would send a returned string as bare text.
@@ -53,7 +55,7 @@ export const consulRoutes: FastifyPluginAsyncZod<ConsulOptions> = async (app, { 
 
   app.get(
     '/v1/catalog/datacenters',
-    { schema: { summary: 'Datacenters: this one (Consul-compatible)', tags: ['consul'], response: { 200: z.array(z.string()) } } },
+    { config, schema: { summary: 'Datacenters: this one (Consul-compatible)', tags: ['consul'], response: { 200: z.array(z.string()) } } },
     async (_request, reply) => {
       setConsulHeaders(reply, registry.catalogIndex());
       return [datacenter];
@@ -63,6 +65,7 @@ export const consulRoutes: FastifyPluginAsyncZod<ConsulOptions> = async (app, { 
   app.get(
     '/v1/catalog/services',
     {
+      config,
       schema: {
         summary: 'Services and their tags (Consul-compatible, blocking)',
         tags: ['consul'],
@@ -82,6 +85,7 @@ export const consulRoutes: FastifyPluginAsyncZod<ConsulOptions> = async (app, { 
   app.get(
     '/v1/catalog/service/:service',
     {
+      config,
       schema: {
         summary: "A service's instances, flattened (Consul-compatible, blocking)",
         tags: ['consul'],
@@ -102,6 +106,7 @@ export const consulRoutes: FastifyPluginAsyncZod<ConsulOptions> = async (app, { 
   app.get(
     '/v1/health/service/:service',
     {
+      config,
       schema: {
         summary: "A service's instances with their checks (Consul-compatible, blocking)",
         description: 'Statuses map one to one; maintenance adds a critical `_service_maintenance:<id>` check, as Consul shows it.',

@@ -7,6 +7,7 @@ import type { RegistryClientError } from '../../../clients/registry/errors.js';
 import { InstanceWatcher, type InstanceWatcherOptions } from '../../../clients/registry/instance-watcher.js';
 import type { Instance } from '../../../server/registry/instance.js';
 import { type Backend, type BackendHandler, startBackend } from '../../support/backends.js';
+import { nextEvent } from '../../support/events.js';
 import { client } from '../../support/http.js';
 import { freePort } from '../../support/ports.js';
 import { FAST_BACKOFF } from '../../support/registry-client.js';
@@ -160,10 +161,7 @@ describe('InstanceWatcher when the registry goes away', { concurrency: true }, (
     // Refused, or a 503 from a registry still shutting down: either way a failure worth retrying.
     assert.ok(error.transient, error.code);
     assert.deepEqual(watcher.instances, known);
-    const reconnected = once(watcher, 'reconnected', { signal: AbortSignal.timeout(20_000) });
-    // Awaited below: until then a rejection must not count as unhandled (it would end the test
-    // before the second server's cleanup is registered).
-    reconnected.catch(() => undefined);
+    const reconnected = nextEvent(watcher, 'reconnected');
     const second = await startServerProcess(args);
     t.after(() => second.stop());
     await reconnected;

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegistryClientError } from '../../../clients/registry/errors.js';
 import type { Instance } from '../../../server/registry/instance.js';
+import { nextEvent } from '../../support/events.js';
 import { client } from '../../support/http.js';
 import { freePort } from '../../support/ports.js';
 import { newRegistryClient } from '../../support/registry-client.js';
@@ -26,7 +27,7 @@ describe('RegistryClient when the registry goes away', { concurrency: true }, ()
 
     await first.stop();
     await once(registryClient, 'unreachable');
-    const reregistered = once(registryClient, 'reregistered', { signal: AbortSignal.timeout(5_000) });
+    const reregistered = nextEvent(registryClient, 'reregistered');
     const second = await startServerProcess(['--http-port', String(port), '--db', join(dir, 'empty.db')]);
     t.after(() => second.stop());
     const [instance] = (await reregistered) as [Instance];
@@ -49,7 +50,7 @@ describe('RegistryClient when the registry goes away', { concurrency: true }, ()
     await first.stop();
     await sleep(1_100); // up to one heartbeat period, then 50 + 100 + 200 ms of back-off before the 4th failure
     const whileDown = delays.splice(0);
-    const recovered = once(registryClient, 'heartbeat', { signal: AbortSignal.timeout(5_000) });
+    const recovered = nextEvent(registryClient, 'heartbeat');
     const second = await startServerProcess(args);
     t.after(() => second.stop());
     await recovered;
