@@ -21,8 +21,12 @@ export interface Question {
    * for the zone's classification cache, built with one allocation instead of one per label.
    */
   key: string;
-  /** The question's bytes on the wire (name, type, class), echoed verbatim: case as asked. */
-  wire: Buffer;
+  /**
+   * Where the question's bytes (name, type, class) end in the query; they start right after the
+   * header. An answer echoes them verbatim, case as asked, copied from the query itself: an
+   * offset rather than a subarray, which would be one more Buffer object per query.
+   */
+  end: number;
   type: number;
   qclass: number;
 }
@@ -58,7 +62,7 @@ export function parseQuery(packet: Buffer): ParsedQuery {
   const question = readQuestion(packet, HEADER_LENGTH);
   if (!question) return { kind: 'error', id, flags, rcode: RCODE.FORMERR };
 
-  let offset = HEADER_LENGTH + question.wire.length;
+  let offset = question.end;
   let edns: Edns | undefined;
   for (let i = 0; i < arcount; i++) {
     const record = readAdditional(packet, offset);
@@ -92,7 +96,7 @@ function readQuestion(packet: Buffer, start: number): Question | undefined {
   return {
     // Length bytes are at most 63, below 'A' (65): lower-casing leaves them alone.
     key: packet.toString('latin1', start, offset).toLowerCase(),
-    wire: packet.subarray(start, offset + 4),
+    end: offset + 4,
     type: packet.readUInt16BE(offset),
     qclass: packet.readUInt16BE(offset + 2),
   };

@@ -42,7 +42,9 @@ export interface Selection {
 export type Family = 0 | 4 | 6;
 
 export class ServiceRecords {
-  private readonly selections = new Map<string, Map<Family, Selection>>();
+  /** Untagged selections by family (0, 4, 6): the usual question, found without a map. */
+  private readonly untagged: (Selection | undefined)[] = [];
+  private readonly tagged = new Map<string, Map<Family, Selection>>();
 
   constructor(
     /** The registry's change index for the service when this was built. */
@@ -60,19 +62,21 @@ export class ServiceRecords {
    * version and kept, so a query filters nothing.
    */
   select(tag: string, family: Family): Selection {
-    let byFamily = this.selections.get(tag);
-    if (!byFamily) this.selections.set(tag, (byFamily = new Map()));
+    if (tag === '') return (this.untagged[family] ??= this.filter(tag, family));
+    let byFamily = this.tagged.get(tag);
+    if (!byFamily) this.tagged.set(tag, (byFamily = new Map()));
     let selection = byFamily.get(family);
-    if (!selection) {
-      const chosen = this.healthy.filter((entry) => (tag === '' || entry.tags.includes(tag)) && (family === 0 || entry.family === family));
-      selection = {
-        passing: chosen.filter((entry) => entry.priority === 1),
-        warning: chosen.filter((entry) => entry.priority === 2),
-        distinctTargets: new Set(chosen.map((entry) => entry.target)).size === chosen.length,
-      };
-      byFamily.set(family, selection);
-    }
+    if (!selection) byFamily.set(family, (selection = this.filter(tag, family)));
     return selection;
+  }
+
+  private filter(tag: string, family: Family): Selection {
+    const chosen = this.healthy.filter((entry) => (tag === '' || entry.tags.includes(tag)) && (family === 0 || entry.family === family));
+    return {
+      passing: chosen.filter((entry) => entry.priority === 1),
+      warning: chosen.filter((entry) => entry.priority === 2),
+      distinctTargets: new Set(chosen.map((entry) => entry.target)).size === chosen.length,
+    };
   }
 }
 

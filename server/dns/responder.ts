@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { BADVERS, CLASS_ANY, CLASS_IN, encodeName, type Edns, HEADER_LENGTH, parseQuery, type Question, RCODE, TYPE } from './message.js';
+import { MessageWriter } from './message-writer.js';
 import { resourceTail, SRV_TARGET_OFFSET, type ZoneRecords } from './records.js';
 import { weightedOrder } from './weighted-order.js';
 import type { Zone, ZoneName } from './zone.js';
@@ -26,7 +27,6 @@ export interface Outcome {
   truncated?: boolean;
 }
 
-const OPT_LENGTH = 11;
 const POINTER_TO_QUESTION = 0xc000 | HEADER_LENGTH;
 const NO_UDP_LIMIT = 65_535;
 const CLASSIC_UDP_LIMIT = 512;
@@ -46,9 +46,12 @@ export class Responder {
    */
   private readonly minimalAnyTail: Buffer;
   private readonly nameserverRecord?: { type: number; tail: Buffer };
+  /** One writer for every answer: `respond` is synchronous, so answers never overlap. */
+  private readonly message: MessageWriter;
 
   constructor(private readonly options: ResponderOptions) {
     const { zone, ttl } = options;
+    this.message = new MessageWriter(options.udpMax);
     const soaNames = Buffer.concat([encodeName(zone.nameserver), encodeName(zone.hostmaster)]);
     let last: { serial: number; tail: Buffer } | undefined;
     this.soaTail = (serial) => {
@@ -75,18 +78,19 @@ export class Responder {
     const query = parseQuery(packet);
     if (query.kind === 'drop') return {};
     const limit = transport === 'tcp' ? NO_UDP_LIMIT : udpLimit(query.edns, this.options.udpMax);
-    const message = new MessageWriter(limit, query.id, query.flags, query.edns, this.options.udpMax);
+    const message = this.message.begin(limit, query.id, query.flags, query.edns);
     if (query.kind === 'error') {
       // The question is echoed only when it could be read; a FORMERR header alone is enough.
-      return message.finish(query.rcode, query.rcode === BADVERS ? query.question : undefined, false);
+      if (query.rcode === BADVERS && query.question) message.question(packet, query.question);
+      return message.finish(query.rcode, false);
     }
     const { question } = query;
-    if (question.qclass !== CLASS_IN && question.qclass !== CLASS_ANY) return message.finish(RCODE.REFUSED, question, false);
+    message.question(packet, question);
+    if (question.qclass !== CLASS_IN && question.qclass !== CLASS_ANY) return message.finish(RCODE.REFUSED, false);
     const { name, apexOffset } = this.options.zone.classify(question.key);
-    if (name.kind === 'outside') return message.finish(RCODE.REFUSED, question, false);
-    message.question(question);
+    if (name.kind === 'outside') return message.finish(RCODE.REFUSED, false);
     const rcode = this.answer(message, name, question, 0xc000 | (HEADER_LENGTH + apexOffset));
-    return message.finish(rcode, undefined, true);
+    return message.finish(rcode, true);
   }
 
   /** `apex` is a compression pointer to the zone's name inside the question, for the SOA. */
@@ -143,20 +147,20 @@ export class Responder {
     if (selection.passing.length + selection.warning.length === 0) return this.noData(message, apex);
     // Passing before warning (priority 1, 2), each in weighted random order, fresh per query.
     const passing = weightedOrder(selection.passing);
-    const warning = weightedOrder(selection.warning);
-    const count = passing.length + warning.length;
-    const entryAt = (i: number) => (i < passing.length ? passing[i]! : warning[i - passing.length]!);
+    // Usually nothing is in warning: then the passing order is the whole answer, uncopied.
+    const ordered = selection.warning.length === 0 ? passing : [...passing, ...weightedOrder(selection.warning)];
+    const count = ordered.length;
     if (!wantsSrv) {
-      for (let i = 0; i < count; i++) if (message.answer(POINTER_TO_QUESTION, entryAt(i).address) === false) break;
+      for (let i = 0; i < count; i++) if (message.answer(POINTER_TO_QUESTION, ordered[i]!.address) === false) break;
       return RCODE.NOERROR;
     }
     let written = 0;
     const firstSrv = message.offset;
-    for (; written < count; written++) if (message.answer(POINTER_TO_QUESTION, entryAt(written).srv) === false) break;
+    for (; written < count; written++) if (message.answer(POINTER_TO_QUESTION, ordered[written]!.srv) === false) break;
     // Each SRV record written is pointer + srv bytes long, so the targets' offsets follow.
     const seen = selection.distinctTargets ? undefined : new Set<string>();
     for (let i = 0, at = firstSrv + 2 + SRV_TARGET_OFFSET; i < written; i++) {
-      const entry = entryAt(i);
+      const entry = ordered[i]!;
       const target = at;
       at += 2 + entry.srv.length;
       if (seen) {
@@ -185,102 +189,4 @@ export class Responder {
 function udpLimit(edns: Edns | undefined, udpMax: number): number {
   if (!edns) return CLASSIC_UDP_LIMIT;
   return Math.max(CLASSIC_UDP_LIMIT, Math.min(edns.udpSize, udpMax));
-}
-
-/**
- * Writes one answer into a buffer of the allowed size. Sections are appended in order; an
- * answer record that does not fit sets TC and closes the answer section, so the message
- * holds only whole records. Room for the OPT record is reserved from the start.
- */
-class MessageWriter {
-  private readonly buffer: Buffer;
-  /** Where the next record goes. */
-  offset = HEADER_LENGTH;
-  private readonly limit: number;
-  private counts = { question: 0, answer: 0, authority: 0, additional: 0 };
-  private truncated = false;
-
-  constructor(
-    limit: number,
-    private readonly id: number,
-    private readonly queryFlags: number,
-    private readonly edns: Edns | undefined,
-    private readonly udpMax: number,
-  ) {
-    this.buffer = Buffer.allocUnsafe(limit);
-    this.limit = limit - (edns ? OPT_LENGTH : 0);
-  }
-
-  question(question: Question): boolean {
-    if (this.offset + question.wire.length > this.limit) return false;
-    question.wire.copy(this.buffer, this.offset);
-    this.offset += question.wire.length;
-    this.counts.question = 1;
-    return true;
-  }
-
-  /** Appends an answer record; returns where it starts, or false (and sets TC) when it does not fit. */
-  answer(owner: number, tail: Buffer): number | false {
-    if (this.truncated) return false;
-    const start = this.record(owner, tail);
-    if (start === false) {
-      this.truncated = true;
-      return false;
-    }
-    this.counts.answer += 1;
-    return start;
-  }
-
-  authority(owner: number, tail: Buffer): boolean {
-    if (this.record(owner, tail) === false) return false;
-    this.counts.authority += 1;
-    return true;
-  }
-
-  additional(owner: number | Buffer, tail: Buffer): boolean {
-    if (this.record(owner, tail) === false) return false;
-    this.counts.additional += 1;
-    return true;
-  }
-
-  finish(rcode: number, question: Question | undefined, authoritative: boolean): Outcome {
-    if (question) this.question(question);
-    if (this.edns) this.opt(rcode);
-    const buffer = this.buffer;
-    // QR, the query's opcode and RD, AA for answers from the zone, TC, and the low 4 rcode bits.
-    const flags = 0x8000 | (this.queryFlags & 0x7900) | (authoritative ? 0x0400 : 0) | (this.truncated ? 0x0200 : 0) | (rcode & 0xf);
-    buffer.writeUInt16BE(this.id, 0);
-    buffer.writeUInt16BE(flags, 2);
-    buffer.writeUInt16BE(this.counts.question, 4);
-    buffer.writeUInt16BE(this.counts.answer, 6);
-    buffer.writeUInt16BE(this.counts.authority, 8);
-    buffer.writeUInt16BE(this.counts.additional + (this.edns ? 1 : 0), 10);
-    return { response: buffer.subarray(0, this.offset), rcode, truncated: this.truncated };
-  }
-
-  /** Writes owner (a compression pointer, or a whole name) and the rest of a record. */
-  private record(owner: number | Buffer, tail: Buffer): number | false {
-    const start = this.offset;
-    const ownerLength = typeof owner === 'number' ? 2 : owner.length;
-    if (start + ownerLength + tail.length > this.limit) return false;
-    if (typeof owner === 'number') this.buffer.writeUInt16BE(owner, start);
-    else owner.copy(this.buffer, start);
-    tail.copy(this.buffer, start + ownerLength);
-    this.offset = start + ownerLength + tail.length;
-    return start;
-  }
-
-  /** RFC 6891 §6.1.2: root owner, our UDP size, extended rcode bits, version 0, DO echoed. */
-  private opt(rcode: number): void {
-    const b = this.buffer;
-    const at = this.offset;
-    b[at] = 0;
-    b.writeUInt16BE(TYPE.OPT, at + 1);
-    b.writeUInt16BE(this.udpMax, at + 3);
-    b[at + 5] = (rcode >> 4) & 0xff;
-    b[at + 6] = 0;
-    b.writeUInt16BE(this.edns?.dnssecOk ? 0x8000 : 0, at + 7);
-    b.writeUInt16BE(0, at + 9);
-    this.offset = at + OPT_LENGTH;
-  }
 }

@@ -13,7 +13,8 @@ export function weightedOrder<T extends { weight: number }>(entries: readonly T[
     const [a, b] = entries as [T, T];
     const total = a.weight + b.weight;
     const aFirst = total === 0 ? random() < 0.5 : random() * total < a.weight;
-    return aFirst ? [a, b] : [b, a];
+    // The entries are read-only: kept in order, they can be returned as they are.
+    return aFirst ? entries : [b, a];
   }
   if (entries.every((entry) => entry.weight === entries[0]!.weight && entry.weight > 0)) return shuffled(entries, random);
   const keyed = entries.map((entry) => ({
