@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Acl, Right } from '../acl/acl.js';
 import { errorBody } from './errors.js';
@@ -29,7 +30,7 @@ export function enforceAccess(app: FastifyInstance, acl: Acl | undefined): void 
     if (access === 'open') return;
     const queryToken = route.config?.queryToken === true;
     const check: onRequestHookHandler = (request, reply, done) => {
-      const denial = acl.check(secretOf(request, queryToken), rightFor(access, request));
+      const denial = acl.check(secretOf(request.headers, queryToken ? () => (request.query as { token?: unknown }).token : undefined), rightFor(access, request));
       if (!denial) return done();
       if (denial.status === 401) reply.header('www-authenticate', 'Bearer realm="beacon"');
       void reply.code(denial.status).send(errorBody(denial.status, denial.message));
@@ -46,17 +47,18 @@ function rightFor(access: Exclude<Access, 'open'>, request: FastifyRequest): Rig
 /**
  * The secret from `Authorization: Bearer <secret>`, else `X-Beacon-Token`, else
  * `X-Consul-Token` (what Consul clients such as Prometheus send), else, on routes that accept
- * it, `?token=` (what older Consul clients such as python-consul send); undefined when none.
+ * it (`queryToken` reads it), `?token=` (what older Consul clients such as python-consul send);
+ * undefined when none. The heartbeat fast path reads it from the headers alone, as its route does.
  */
-function secretOf(request: FastifyRequest, queryToken: boolean): string | undefined {
-  const authorization = request.headers.authorization;
+export function secretOf(headers: IncomingHttpHeaders, queryToken?: () => unknown): string | undefined {
+  const authorization = headers.authorization;
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     // A malformed Authorization is no token at all: the 401 says what to send.
     return match?.[1];
   }
-  const header = request.headers['x-beacon-token'] ?? request.headers['x-consul-token'];
+  const header = headers['x-beacon-token'] ?? headers['x-consul-token'];
   if (typeof header === 'string') return header.trim();
-  const parameter = queryToken ? (request.query as { token?: unknown }).token : undefined;
+  const parameter = queryToken?.();
   return typeof parameter === 'string' ? parameter : undefined;
 }

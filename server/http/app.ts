@@ -11,6 +11,7 @@ import { ClientWaiters, DEFAULT_MAX_WAITERS_PER_CLIENT } from './blocking.js';
 import { errorBody, installErrorHandling } from './errors.js';
 import { aclRoutes } from './routes/acl.js';
 import { consulRoutes } from './routes/consul.js';
+import { heartbeatFastPath, serverWithFastPath } from './heartbeat-fast-path.js';
 import { limitWrites } from './write-rate-limit.js';
 import { operatorRoutes } from './routes/operator.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -70,8 +71,17 @@ export const DEFAULT_DATACENTER = 'dc1';
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const logger: FastifyServerOptions['logger'] = options.logLevel === false ? false : { level: options.logLevel ?? 'info' };
   const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  // Bare heartbeats are answered before fastify's per-request machinery (heartbeat-fast-path.ts);
+  // with --write-rate-limit every request goes through fastify, where the limit counts.
+  const heartbeats = heartbeatFastPath({
+    registry: options.registry,
+    metrics: options.metrics,
+    acl: options.acl,
+    enabled: (options.writeRateLimit ?? 0) <= 0,
+  });
   const app = Fastify({
     logger,
+    serverFactory: serverWithFastPath(heartbeats),
     requestTimeout: timeouts.requestMs,
     // Node checks these timeouts every connectionsCheckingInterval (30 s by default): check
     // often enough that a 10 s limit means about 10 s.
@@ -99,6 +109,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await limitWrites(app, options.writeRateLimit ?? 0);
   installErrorHandling(app, BODY_LIMIT, options.metrics);
   countRequests(app, options.metrics);
+  // First of the preClose hooks (fastify is already closing): from here fastify answers 503.
+  app.addHook('preClose', async () => heartbeats.close());
   // Blocked queries are answered (with the current list) rather than cut when the server stops.
   app.addHook('preClose', async () => options.registry.releaseWaiters());
 

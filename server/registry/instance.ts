@@ -7,7 +7,11 @@ import { z } from 'zod';
  */
 
 /** One DNS label (RFC 1035 §2.3.1, lower case): service names and tags are queried by DNS. */
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** What an instance id may contain, and how long it may be (also read by the heartbeat fast path). */
+export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9._-]+$/;
+export const INSTANCE_ID_MAX_LENGTH = 128;
 
 export const ServiceName = z
   .string()
@@ -17,8 +21,8 @@ export const ServiceName = z
 export const InstanceId = z
   .string()
   .min(1, 'must not be empty')
-  .max(128, 'must be at most 128 characters')
-  .regex(/^[A-Za-z0-9._-]+$/, 'may contain only A-Z, a-z, 0-9, ".", "_" and "-"')
+  .max(INSTANCE_ID_MAX_LENGTH, `must be at most ${INSTANCE_ID_MAX_LENGTH} characters`)
+  .regex(INSTANCE_ID_PATTERN, 'may contain only A-Z, a-z, 0-9, ".", "_" and "-"')
   .describe('Instance id, unique within its service');
 
 export const Tag = z

@@ -159,6 +159,16 @@ export class Registry {
     return toView(instance);
   }
 
+  /**
+   * Whether a heartbeat without a status would only renew the instance's liveness in memory
+   * (it is known, not expired and passing): nothing to store, so nothing that can fail. The
+   * HTTP fast path (server/http/heartbeat-fast-path.ts) serves only those heartbeats.
+   */
+  renewsInMemory(service: string, id: string): boolean {
+    const instance = this.find(service, id);
+    return instance !== undefined && !instance.expired && instance.checkStatus === 'passing';
+  }
+
   setMaintenance(service: string, id: string, change: MaintenanceChange): Instance {
     const before = this.require(service, id);
     const after = revise(before, {

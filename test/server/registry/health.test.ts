@@ -52,6 +52,21 @@ describe('health state machine', () => {
     assert.equal(registry.heartbeat('web', 'w1', {}).status, 'passing');
   });
 
+  test('only a known, unexpired, passing instance renews in memory on a bare heartbeat', () => {
+    const { clock, registry } = registryWithClock();
+    registry.register('web', 'passing', registration({ ttl: 10 }));
+    registry.register('web', 'warning', registration({ ttl: 10 }));
+    registry.register('web', 'expired', registration({ ttl: 1 }));
+    registry.heartbeat('web', 'warning', { status: 'warning' });
+    clock.advance(1_000);
+    registry.sweep();
+
+    assert.deepEqual(
+      ['passing', 'warning', 'expired', 'unknown'].map((id) => registry.renewsInMemory('web', id)),
+      [true, false, false, false],
+    );
+  });
+
   test('an instance critical for deregisterAfter is removed, counted from when it turned critical', () => {
     const { clock, registry } = registryWithClock();
     registry.register('web', 'w1', registration({ ttl: 10, deregisterAfter: 30 }));

@@ -1,0 +1,110 @@
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { FastifyServerFactory } from 'fastify';
+import type { Acl } from '../acl/acl.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { DNS_LABEL, Instance, INSTANCE_ID_MAX_LENGTH, INSTANCE_ID_PATTERN } from '../registry/instance.js';
+import type { Registry } from '../registry/registry.js';
+import { secretOf } from './access.js';
+import { responseSerializerCompiler } from './validation.js';
+
+/**
+ * The bare heartbeat (`PUT /v1/services/<service>/instances/<id>/heartbeat`, no body), which
+ * every client sends every ttl/3, answered before fastify sees it. Fastify's per-request
+ * machinery (request and reply objects, hooks, route validation) costs a bare route ~30 µs of
+ * CPU, and Beacon's work on top was spread thin across it (docs/benchmarks.md): this path does
+ * only what such a heartbeat needs.
+ *
+ * It serves the success path only. Whenever it has any doubt (another method or URL, a body or
+ * a content-type, a name the route would refuse, a token the ACL would refuse, an instance the
+ * registry does not know or whose heartbeat must be stored, a closing server) it touches
+ * nothing and hands the request to fastify, which answers it exactly as before. What it does
+ * answer is what the route answers: the same status, headers and bytes (test/server/http/
+ * heartbeat-fast-path.test.ts compares them) and the same request metrics.
+ */
+export const HEARTBEAT_ROUTE = '/v1/services/:service/instances/:id/heartbeat';
+
+const PREFIX = '/v1/services/';
+const MIDDLE = '/instances/';
+const SUFFIX = '/heartbeat';
+
+export interface HeartbeatFastPathOptions {
+  registry: Registry;
+  metrics: Metrics;
+  /** Undefined when ACL is off. */
+  acl: Acl | undefined;
+  /** False hands every request to fastify (with --write-rate-limit, whose counts live there). */
+  enabled: boolean;
+}
+
+export interface HeartbeatFastPath {
+  /** Answers a bare heartbeat and says true, or says false having touched nothing. */
+  answer(request: IncomingMessage, response: ServerResponse): boolean;
+  /** From now on fastify takes every request (and answers 503 while the server closes). */
+  close(): void;
+}
+
+/**
+ * The service and id of a heartbeat URL, when both are what the route's zod schemas accept
+ * (ServiceName, InstanceId; same patterns) and need no percent-decoding; otherwise undefined.
+ */
+export function heartbeatPath(url: string): { service: string; id: string } | undefined {
+  if (!url.startsWith(PREFIX) || !url.endsWith(SUFFIX)) return undefined;
+  const middle = url.slice(PREFIX.length, url.length - SUFFIX.length);
+  const split = middle.indexOf(MIDDLE);
+  if (split < 0) return undefined;
+  const service = middle.slice(0, split);
+  const id = middle.slice(split + MIDDLE.length);
+  // Neither pattern admits '/', '%', '?' or '#': a URL that passes routes to exactly these params.
+  if (!DNS_LABEL.test(service) || id.length > INSTANCE_ID_MAX_LENGTH || !INSTANCE_ID_PATTERN.test(id)) return undefined;
+  return { service, id };
+}
+
+export function heartbeatFastPath({ registry, metrics, acl, enabled }: HeartbeatFastPathOptions): HeartbeatFastPath {
+  // The compiler fastify uses for the route's 200 answer, on the same schema: the same bytes.
+  const serialize = responseSerializerCompiler({ schema: Instance, method: 'PUT', url: HEARTBEAT_ROUTE, httpStatus: '200' });
+  const observe = metrics.observeHttp;
+  let open = enabled;
+  return {
+    close() {
+      open = false;
+    },
+    answer(request, response) {
+      const started = performance.now();
+      if (!open || request.method !== 'PUT' || request.url === undefined) return false;
+      const headers = request.headers;
+      // A body, even an empty one announced by a content-type, is fastify's to parse or refuse.
+      const length = headers['content-length'];
+      if ((length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined || headers['content-type'] !== undefined) return false;
+      const path = heartbeatPath(request.url);
+      if (path === undefined) return false;
+      const { service, id } = path;
+      if (acl !== undefined && acl.check(secretOf(headers), { kind: 'write', service }) !== undefined) return false;
+      if (!registry.renewsInMemory(service, id)) return false;
+      const body = serialize(registry.heartbeat(service, id, {}));
+      response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      response.end(body);
+      observe('PUT', HEARTBEAT_ROUTE, 200, (performance.now() - started) / 1000);
+      return true;
+    },
+  };
+}
+
+/**
+ * Fastify's `serverFactory`: the node:http server fastify would create itself (the same options
+ * and settings as fastify/lib/server.js gives its own), asking the fast path first.
+ */
+export function serverWithFastPath(fastPath: HeartbeatFastPath): FastifyServerFactory {
+  return (handler, options) => {
+    const settings = options as { http?: ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number };
+    const server: Server = createServer(settings.http ?? {}, (request, response) => {
+      if (!fastPath.answer(request, response)) handler(request, response);
+    });
+    // Fastify has filled in its defaults (keep-alive 72 s) before it calls the factory.
+    if (settings.keepAliveTimeout !== undefined) server.keepAliveTimeout = settings.keepAliveTimeout;
+    if (settings.requestTimeout !== undefined) server.requestTimeout = settings.requestTimeout;
+    if (settings.connectionTimeout !== undefined) server.setTimeout(settings.connectionTimeout);
+    if (settings.maxRequestsPerSocket !== undefined && settings.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = settings.maxRequestsPerSocket;
+    return server;
+  };
+}
