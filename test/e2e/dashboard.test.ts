@@ -102,7 +102,9 @@ describe('the dashboard at /ui, in headless Chromium', () => {
     const seconds = async () => Number(/^(\d+)s ago$/.exec((await age.textContent()) ?? '')?.[1]);
     const first = await seconds();
 
-    await page.waitForTimeout(2_100);
+    // The cell is redrawn once a second, so each reading may lag by up to a second: 3.1 s of
+    // waiting guarantees at least two seconds more on the clock the page shows.
+    await page.waitForTimeout(3_100);
 
     assert.ok((await seconds()) >= first + 2, `the age went from ${first}s to ${await seconds()}s`);
   });
