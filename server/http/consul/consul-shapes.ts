@@ -7,6 +7,7 @@ import { z } from 'zod';
  */
 
 const StringMap = z.record(z.string(), z.string());
+const Weights = z.object({ Passing: z.number().int(), Warning: z.number().int() });
 
 export const ConsulCheckStatus = z.enum(['passing', 'warning', 'critical']);
 export type ConsulCheckStatus = z.infer<typeof ConsulCheckStatus>;
@@ -27,7 +28,7 @@ export const ConsulService = z.object({
   Address: z.string(),
   Port: z.number().int(),
   Meta: StringMap,
-  Weights: z.object({ Passing: z.number().int(), Warning: z.number().int() }),
+  Weights,
   EnableTagOverride: z.boolean(),
   Datacenter: z.string(),
 });
@@ -63,7 +64,7 @@ export const CatalogService = z.object({
   ServiceAddress: z.string(),
   ServicePort: z.number().int(),
   ServiceMeta: StringMap,
-  ServiceWeights: z.object({ Passing: z.number().int(), Warning: z.number().int() }),
+  ServiceWeights: Weights,
   ServiceEnableTagOverride: z.boolean(),
 });
 export type CatalogService = z.infer<typeof CatalogService>;
