@@ -3,7 +3,9 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyServerFactory } from 'fastify';
 import type { Acl } from '../acl/acl.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { type LiveInstance, toView } from '../registry/health.js';
 import { DNS_LABEL, Instance, INSTANCE_ID_MAX_LENGTH, INSTANCE_ID_PATTERN } from '../registry/instance.js';
+import { isoTime } from '../registry/iso-time.js';
 import type { Registry } from '../registry/registry.js';
 import { secretOf } from './access.js';
 import { responseSerializerCompiler } from './validation.js';
@@ -60,9 +62,29 @@ export function heartbeatPath(url: string): { service: string; id: string } | un
   return { service, id };
 }
 
+/**
+ * The route's 200 answer for a record just renewed in memory, in the serializer's own bytes.
+ * Between two bare heartbeats only the two times at the end of the answer change: any durable
+ * change makes a new record object, and a bare heartbeat always leaves the output empty. So
+ * everything before the times is serialized once per record object (the first answer is the
+ * serializer's whole, and the prefix is kept only if its tail is exactly the times).
+ */
+export function heartbeatAnswers(serialize: (view: Instance) => string): (record: Readonly<LiveInstance>) => string {
+  const prefixes = new WeakMap<Readonly<LiveInstance>, string>();
+  const tailOf = (record: Readonly<LiveInstance>) => `"lastHeartbeatAt":"${isoTime(record.lastHeartbeatAt)}","expiresAt":"${isoTime(record.expiresAt)}"}`;
+  return (record) => {
+    const prefix = prefixes.get(record);
+    if (prefix !== undefined) return prefix + tailOf(record);
+    const whole = serialize(toView(record));
+    const tail = tailOf(record);
+    if (whole.endsWith(tail)) prefixes.set(record, whole.slice(0, whole.length - tail.length));
+    return whole;
+  };
+}
+
 export function heartbeatFastPath({ registry, metrics, acl, enabled }: HeartbeatFastPathOptions): HeartbeatFastPath {
   // The compiler fastify uses for the route's 200 answer, on the same schema: the same bytes.
-  const serialize = responseSerializerCompiler({ schema: Instance, method: 'PUT', url: HEARTBEAT_ROUTE, httpStatus: '200' });
+  const answerFor = heartbeatAnswers(responseSerializerCompiler({ schema: Instance, method: 'PUT', url: HEARTBEAT_ROUTE, httpStatus: '200' }));
   const observe = metrics.observeHttp;
   let open = enabled;
   return {
@@ -80,8 +102,9 @@ export function heartbeatFastPath({ registry, metrics, acl, enabled }: Heartbeat
       if (path === undefined) return false;
       const { service, id } = path;
       if (acl !== undefined && acl.check(secretOf(headers), { kind: 'write', service }) !== undefined) return false;
-      if (!registry.renewsInMemory(service, id)) return false;
-      const body = serialize(registry.heartbeat(service, id, {}));
+      const renewed = registry.renewInMemory(service, id);
+      if (renewed === undefined) return false;
+      const body = answerFor(renewed);
       response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
       response.end(body);
       observe('PUT', HEARTBEAT_ROUTE, 200, (performance.now() - started) / 1000);

@@ -151,22 +151,23 @@ export class Registry {
       this.commit([{ before: instance, after }]);
       return toView(after);
     }
-    // Same status: liveness only, kept in memory and persisted by flushLiveness.
-    instance.lastHeartbeatAt = now;
-    instance.expiresAt = now + instance.ttlMs;
-    instance.output = output;
-    this.dirtyLiveness.add(instance);
+    this.renew(instance, now, output);
     return toView(instance);
   }
 
   /**
-   * Whether a heartbeat without a status would only renew the instance's liveness in memory
-   * (it is known, not expired and passing): nothing to store, so nothing that can fail. The
-   * HTTP fast path (server/http/heartbeat-fast-path.ts) serves only those heartbeats.
+   * A bare heartbeat (no status, no output), taken only when it renews liveness in memory: the
+   * instance is known, not expired and passing, so there is nothing to store and nothing that
+   * can fail. Returns the renewed record, or undefined having touched nothing. The record is
+   * read-only; the next heartbeat moves its times. The HTTP fast path
+   * (server/http/heartbeat-fast-path.ts) serves only these heartbeats.
    */
-  renewsInMemory(service: string, id: string): boolean {
+  renewInMemory(service: string, id: string): Readonly<LiveInstance> | undefined {
     const instance = this.find(service, id);
-    return instance !== undefined && !instance.expired && instance.checkStatus === 'passing';
+    if (instance === undefined || instance.expired || instance.checkStatus !== 'passing') return undefined;
+    this.events.heartbeat?.();
+    this.renew(instance, this.clock.now(), '');
+    return instance;
   }
 
   setMaintenance(service: string, id: string, change: MaintenanceChange): Instance {
@@ -349,6 +350,14 @@ export class Registry {
       throw storageError(error);
     }
     return batch.length;
+  }
+
+  /** Same status: liveness only, kept in memory and persisted by flushLiveness. */
+  private renew(instance: LiveInstance, now: number, output: string): void {
+    instance.lastHeartbeatAt = now;
+    instance.expiresAt = now + instance.ttlMs;
+    instance.output = output;
+    this.dirtyLiveness.add(instance);
   }
 
   private find(service: string, id: string): LiveInstance | undefined {

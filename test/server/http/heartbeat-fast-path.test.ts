@@ -7,9 +7,10 @@ import fc from 'fast-check';
 import { Acl } from '../../../server/acl/acl.js';
 import { ManualClock } from '../../../server/clock.js';
 import { buildApp, type AppOptions } from '../../../server/http/app.js';
-import { HEARTBEAT_ROUTE, heartbeatPath } from '../../../server/http/heartbeat-fast-path.js';
+import { HEARTBEAT_ROUTE, heartbeatAnswers, heartbeatPath } from '../../../server/http/heartbeat-fast-path.js';
+import { responseSerializerCompiler } from '../../../server/http/validation.js';
 import { Metrics } from '../../../server/metrics/metrics.js';
-import { InstanceId, ServiceName } from '../../../server/registry/instance.js';
+import { Instance, InstanceId, ServiceName } from '../../../server/registry/instance.js';
 import { registration, registryWithClock } from '../../support/registry.js';
 
 interface RawAnswer {
@@ -21,17 +22,17 @@ interface RawAnswer {
 
 /**
  * A Beacon HTTP app listening on loopback, its registry holding web/w1, and a counter of the
- * bare heartbeats the fast path took (only it asks `renewsInMemory`).
+ * bare heartbeats the fast path took (only it asks `renewInMemory`).
  */
 async function startBeacon(t: { after(fn: () => Promise<unknown>): void }, options: Partial<AppOptions> = {}) {
   const metrics = new Metrics();
   const { registry, clock } = registryWithClock(':memory:', { events: metrics.registryEvents });
   registry.register('web', 'w1', registration({ ttl: 60 }));
   const fastPath = { asked: 0 };
-  const renewsInMemory = registry.renewsInMemory.bind(registry);
-  registry.renewsInMemory = (service, id) => {
+  const renewInMemory = registry.renewInMemory.bind(registry);
+  registry.renewInMemory = (service, id) => {
     fastPath.asked += 1;
-    return renewsInMemory(service, id);
+    return renewInMemory(service, id);
   };
   const app = await buildApp({ registry, metrics, logLevel: false, ...options });
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -218,6 +219,33 @@ test('a heartbeat arriving while the server closes gets fastify\'s 503 and Conne
   assert.match(answer, /\r\nConnection: close\r\n/i);
   assert.match(answer, /\r\n\r\n\{"error":"Service Unavailable","message":"Service Unavailable","statusCode":503\}$/);
   assert.equal(registry.getInstance('web', 'w1').lastHeartbeatAt, before, 'the refused heartbeat renewed nothing');
+});
+
+test('answers kept per record stay the serializer\'s exact bytes through heartbeats, clock moves and changes', () => {
+  const { registry, clock } = registryWithClock();
+  const serialize = responseSerializerCompiler({ schema: Instance, method: 'PUT', url: HEARTBEAT_ROUTE, httpStatus: '200' });
+  const answerFor = heartbeatAnswers(serialize);
+  registry.register('web', 'w1', registration({ ttl: 30, tags: ['blue'] }));
+  const steps: [string, () => void][] = [
+    ['first heartbeat', () => {}],
+    ['a second later', () => clock.advance(1_000)],
+    ['7 ms later', () => clock.advance(7)],
+    ['after a routed heartbeat with output', () => registry.heartbeat('web', 'w1', { output: 'all "good" ü' })],
+    ['in maintenance', () => registry.setMaintenance('web', 'w1', { enabled: true, reason: 'deploy "v2" ü' })],
+    ['in maintenance, later', () => clock.advance(2_500)],
+    ['out of maintenance', () => registry.setMaintenance('web', 'w1', { enabled: false })],
+    ['registered again with new tags and meta', () => registry.register('web', 'w1', registration({ ttl: 90, tags: ['green'], meta: { v: '2' } }))],
+    ['a minute later', () => clock.advance(60_000)],
+  ];
+
+  for (const [step, change] of steps) {
+    change();
+    const renewed = registry.renewInMemory('web', 'w1');
+    assert.ok(renewed, step);
+    const answer = answerFor(renewed);
+    assert.equal(answer, serialize(registry.getInstance('web', 'w1')), step);
+    assert.equal(answerFor(renewed), answer, `${step}, asked twice`);
+  }
 });
 
 test('the fast path accepts exactly the names the route schemas accept', () => {

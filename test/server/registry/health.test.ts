@@ -52,19 +52,22 @@ describe('health state machine', () => {
     assert.equal(registry.heartbeat('web', 'w1', {}).status, 'passing');
   });
 
-  test('only a known, unexpired, passing instance renews in memory on a bare heartbeat', () => {
+  test('only a known, unexpired, passing instance renews in memory on a bare heartbeat; the others are left untouched', () => {
     const { clock, registry } = registryWithClock();
     registry.register('web', 'passing', registration({ ttl: 10 }));
     registry.register('web', 'warning', registration({ ttl: 10 }));
     registry.register('web', 'expired', registration({ ttl: 1 }));
-    registry.heartbeat('web', 'warning', { status: 'warning' });
+    registry.heartbeat('web', 'warning', { status: 'warning', output: 'disk 91%' });
     clock.advance(1_000);
     registry.sweep();
+    const refusedBefore = ['warning', 'expired'].map((id) => registry.getInstance('web', id));
+    clock.advance(500);
 
-    assert.deepEqual(
-      ['passing', 'warning', 'expired', 'unknown'].map((id) => registry.renewsInMemory('web', id)),
-      [true, false, false, false],
-    );
+    const renewed = ['passing', 'warning', 'expired', 'unknown'].map((id) => registry.renewInMemory('web', id)?.lastHeartbeatAt);
+
+    assert.deepEqual(renewed, [clock.now(), undefined, undefined, undefined]);
+    assert.equal(registry.getInstance('web', 'passing').expiresAt, new Date(clock.now() + 10_000).toISOString());
+    assert.deepEqual(['warning', 'expired'].map((id) => registry.getInstance('web', id)), refusedBefore);
   });
 
   test('an instance critical for deregisterAfter is removed, counted from when it turned critical', () => {
