@@ -234,7 +234,7 @@ test('answers kept per record stay the serializer\'s exact bytes through heartbe
     ['in maintenance', () => registry.setMaintenance('web', 'w1', { enabled: true, reason: 'deploy "v2" ü' })],
     ['in maintenance, later', () => clock.advance(2_500)],
     ['out of maintenance', () => registry.setMaintenance('web', 'w1', { enabled: false })],
-    ['registered again with new tags and meta', () => registry.register('web', 'w1', registration({ ttl: 90, tags: ['green'], meta: { v: '2' } }))],
+    ['registered again with new tags and meta', () => registry.register('web', 'w1', registration({ ttl: 90, tags: ['green'], meta: { v: '2', note: 'lone \ud800 surrogate, ü' } }))],
     ['a minute later', () => clock.advance(60_000)],
   ];
 
