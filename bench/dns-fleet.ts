@@ -38,11 +38,23 @@ export function largeRegistration(n: number): Registration {
 
 /** Every instance its own address, so SRV answers carry one additional record per instance. */
 function registration(service: string, id: string, n: number): Registration {
-  const address = `10.${((n + 1) >> 16) & 0xff}.${((n + 1) >> 8) & 0xff}.${(n + 1) & 0xff}`;
   return {
     path: `/v1/services/${service}/instances/${id}`,
-    body: JSON.stringify({ ...REGISTRATION, address, ttl: TTL_SECONDS }),
+    body: JSON.stringify({ ...REGISTRATION, address: instanceAddress(n), ttl: TTL_SECONDS }),
   };
+}
+
+/** The IPv4 address of instance n, in either registry. */
+export function instanceAddress(n: number): string {
+  return `10.${((n + 1) >> 16) & 0xff}.${((n + 1) >> 8) & 0xff}.${(n + 1) & 0xff}`;
+}
+
+/** The queried services and the addresses of their instances, as the small registry holds them. */
+export function queriedServices(): { service: string; addresses: string[] }[] {
+  return Array.from({ length: QUERIED.services }, (_, s) => ({
+    service: `svc-${s}`,
+    addresses: Array.from({ length: QUERIED.instancesPerService }, (_, i) => instanceAddress(s + i * QUERIED.services)),
+  }));
 }
 
 export interface Question {

@@ -42,8 +42,10 @@ function describeMethod({ date, machine, settings, result }: DnsReport): string[
   return [
     describeMachine(date, machine),
     `- Medians of ${plural(settings.rounds, 'round')}. Each round starts a fresh ceiling and a fresh Beacon and runs, back to back: ` +
-      `the ceiling, Beacon, Beacon with the large registry, then Beacon and the ceiling at half of that round's Beacon peak, ` +
-      `then the TCP probe. A ratio is the median of the rounds' own ratios.`,
+      `the ceiling, Beacon, then Beacon and the ceiling at half of that round's Beacon peak (Beacon first in odd rounds, ` +
+      `the ceiling first in even ones)${settings.dnsmasq ? ' and dnsmasq at that rate' : ''}, then Beacon with the large registry ` +
+      `(after the half-rate runs, so its garbage collection does not lengthen their tails), then the TCP probe. ` +
+      `A ratio is the median of the rounds' own ratios.`,
     `- dnsperf 2.10 (Debian), 1 thread, ${settings.clients} client socket(s), ${settings.outstanding} queries outstanding, ` +
       `${settings.durationSeconds} s per run after a ${settings.warmupSeconds} s warm-up; no EDNS, so answers are classic 512-byte UDP. ` +
       `Any answer other than NOERROR, or over 1 % of queries lost, fails the run; Beacon's ` +
@@ -60,6 +62,14 @@ function describeMethod({ date, machine, settings, result }: DnsReport): string[
       `(${registration.seconds.toFixed(0)} s) and kept for every round; it gives the queried services the same answers, byte for byte in size.`,
     `- Latency at half rate: dnsperf \`-Q\` at half of the round's Beacon peak, with \`-v\` (dnsperf 2.10 prints no ` +
       `percentiles, but prints every answer's latency); p50/p99 are over every answer of the run.`,
+    ...(settings.dnsmasq
+      ? [
+          `- dnsmasq (bench/dnsmasq-reference.ts): Debian's dnsmasq on the server's CPU, a fresh process each round, ` +
+            `answering the same questions from its configuration with the records Beacon gives (A records; SRV records ` +
+            `naming \`<address>.addr\` targets, their A records as additional), measured at the same half rate after Beacon ` +
+            `and the ceiling: the latency tail the machine allows a server written in C.`,
+        ]
+      : []),
     `- TCP: one connection, ${settings.tcpQueries} SRV queries for the ${WIDE.instances.toLocaleString('en-US')}-instance service ` +
       `one at a time (after 20 untimed), from a Node process on the load generator's CPU; a round trip ends when the whole answer is read.`,
     `- "Server CPU per query": the server process's user + system time during the run (from /proc) over the answers dnsperf completed.`,
@@ -101,7 +111,11 @@ function renderHalfRate({ halfRate }: DnsSummary): string[] {
   ];
   return table(
     ['', 'QPS', 'p50', 'p90', 'p99', 'Mean', 'Server CPU per query'],
-    [row('Node ceiling', halfRate.ceiling), row(`Beacon, ${SMALL_INSTANCES} instances`, halfRate.beacon)],
+    [
+      row('Node ceiling', halfRate.ceiling),
+      row(`Beacon, ${SMALL_INSTANCES} instances`, halfRate.beacon),
+      ...(halfRate.dnsmasq ? [row('dnsmasq (C), the same records', halfRate.dnsmasq)] : []),
+    ],
   );
 }
 
@@ -127,6 +141,7 @@ function renderTcp({ summary }: DnsReport): string[] {
 }
 
 function renderRounds(result: DnsBenchResult): string[] {
+  const withDnsmasq = result.rounds.every((round) => round.halfRate.dnsmasq);
   return table(
     [
       'Round',
@@ -141,6 +156,7 @@ function renderRounds(result: DnsBenchResult): string[] {
       'Half rate',
       'p99 ceiling',
       'p99 Beacon',
+      ...(withDnsmasq ? ['p99 dnsmasq'] : []),
       'TCP median',
       'TCP p99',
     ],
@@ -160,6 +176,7 @@ function renderRounds(result: DnsBenchResult): string[] {
         perSecond(round.halfRate.queriesPerSecond),
         ms(round.halfRate.ceiling.p99Ms ?? Number.NaN),
         ms(round.halfRate.beacon.p99Ms ?? Number.NaN),
+        ...(withDnsmasq ? [ms(round.halfRate.dnsmasq?.p99Ms ?? Number.NaN)] : []),
         ms(tcp.medianMs),
         ms(tcp.p99Ms),
       ];

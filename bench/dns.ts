@@ -2,11 +2,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { captureAnswers } from './dns-answers.js';
 import { DOMAIN, LARGE, largeRegistration, SMALL_INSTANCES, smallRegistration, WIDE, writeQueryFile } from './dns-fleet.js';
+import { checkDnsmasqAnswers, dnsmasqStart, writeDnsmasqConfig } from './dnsmasq-reference.js';
 import type { TcpProbeResult } from './dns-tcp-probe.js';
 import { readMetric, registerInstances } from './support/beacon-http.js';
 import { beaconStart, dnsPortOf } from './support/beacon-process.js';
 import { type CpuPlan, onCpu } from './support/cpu.js';
 import { type DnsperfLoad, type DnsperfResult, runDnsperf } from './support/dnsperf.js';
+import { freePort } from './support/free-port.js';
 import { type ListeningProcess, type ProcessStart, withListeningProcess } from './support/listening-process.js';
 import { duringWork } from './support/process-cpu.js';
 import { runToExit } from './support/run-to-exit.js';
@@ -23,6 +25,8 @@ export interface DnsBenchSettings {
   /** Sequential TCP queries for the 1,000-instance SRV answer, after a few untimed ones. */
   tcpQueries: number;
   registrationConcurrency: number;
+  /** Also measure dnsmasq (a C server) at half rate, beside the ceiling (when it is installed). */
+  dnsmasq: boolean;
   cpus: CpuPlan;
   workDir: string;
 }
@@ -38,9 +42,17 @@ export interface DnsRound {
   beacon: DnsLoadResult;
   /** Beacon holding 100,000 instances in 10,000 services, asked the same questions. */
   beaconLarge: DnsLoadResult;
-  /** Both servers at half of this round's Beacon peak, with per-query latencies. */
-  halfRate: { queriesPerSecond: number; ceiling: DnsLoadResult; beacon: DnsLoadResult };
+  halfRate: HalfRate;
   tcp: TcpProbeResult;
+}
+
+/** The servers at half of a round's Beacon peak, with per-query latencies. */
+export interface HalfRate {
+  queriesPerSecond: number;
+  ceiling: DnsLoadResult;
+  beacon: DnsLoadResult;
+  /** With settings.dnsmasq only. */
+  dnsmasq?: DnsLoadResult;
 }
 
 export interface DnsBenchResult {
@@ -52,19 +64,22 @@ export interface DnsBenchResult {
 const CEILING = fileURLToPath(new URL('./dns-ceiling.js', import.meta.url));
 const TCP_PROBE = fileURLToPath(new URL('./dns-tcp-probe.js', import.meta.url));
 const TCP_WARMUP_QUERIES = 20;
+const DNSMASQ_CONFIG = 'dnsmasq.conf';
 
 /**
  * dnsperf against the Node ceiling and Beacon. The large registry is registered once and kept
  * for the whole run (100,000 registrations over HTTP take 20–60 s here); every round starts a fresh
- * ceiling and a fresh small Beacon and measures, back to back: the ceiling, Beacon, Beacon with
- * the large registry, then Beacon and the ceiling at half Beacon's peak rate, then the
- * 1,000-instance SRV answer over TCP. Only the process under load is busy: all servers share
- * the server CPU, the load generators the other.
+ * ceiling and a fresh small Beacon and measures, back to back: the ceiling, Beacon, then Beacon
+ * and the ceiling at half Beacon's peak rate (in turns, which first alternating) and dnsmasq at
+ * that rate when asked, then Beacon with the large registry, then the 1,000-instance SRV answer
+ * over TCP. Only the process under load is busy: all servers share the server CPU, the load
+ * generators the other.
  */
 export async function benchDns(settings: DnsBenchSettings, log: (line: string) => void): Promise<DnsBenchResult> {
   const queryFile = join(settings.workDir, 'dns-queries.txt');
   const answersFile = join(settings.workDir, 'dns-answers.json');
   writeQueryFile(queryFile);
+  if (settings.dnsmasq) writeDnsmasqConfig(join(settings.workDir, DNSMASQ_CONFIG));
   return withListeningProcess(beaconStart(join(settings.workDir, 'dns-large.db'), settings.cpus.server), async (large) => {
     const started = Date.now();
     await registerInstances(large.url, LARGE.instances, settings.registrationConcurrency, largeRegistration);
@@ -97,16 +112,41 @@ async function measureRound(settings: DnsBenchSettings, context: RoundContext): 
       const ceilingPort = Number(new URL(ceilingProcess.url).port);
       const ceiling = await measurePeak(settings, ceilingProcess, ceilingPort, context.queryFile);
       const beacon = await measureBeaconPeak(settings, small, context.queryFile);
-      const beaconLarge = await measureBeaconPeak(settings, context.large, context.queryFile);
       const halfRate = beacon.queriesPerSecond / 2;
       const atHalf = (server: ListeningProcess, port: number) =>
         measure(server, dnsperfLoad(settings, port, context.queryFile, settings.durationSeconds, { queriesPerSecond: halfRate, latencies: true }));
-      const beaconAtHalf = await atHalf(small, dnsPortOf(small));
-      const ceilingAtHalf = await atHalf(ceilingProcess, ceilingPort);
+      // The half-rate runs come before the large registry's load, whose garbage collection on the
+      // server CPU afterwards would lengthen the tail of whichever server came next; and which of
+      // Beacon and the ceiling goes first alternates from round to round.
+      let beaconAtHalf: DnsLoadResult;
+      let ceilingAtHalf: DnsLoadResult;
+      if (context.round % 2 === 1) {
+        beaconAtHalf = await atHalf(small, dnsPortOf(small));
+        ceilingAtHalf = await atHalf(ceilingProcess, ceilingPort);
+      } else {
+        ceilingAtHalf = await atHalf(ceilingProcess, ceilingPort);
+        beaconAtHalf = await atHalf(small, dnsPortOf(small));
+      }
+      const half: HalfRate = {
+        queriesPerSecond: halfRate,
+        ceiling: ceilingAtHalf,
+        beacon: beaconAtHalf,
+        ...(settings.dnsmasq ? { dnsmasq: await measureDnsmasq(settings, atHalf) } : {}),
+      };
+      const beaconLarge = await measureBeaconPeak(settings, context.large, context.queryFile);
       const tcp = await probeTcp(settings, dnsPortOf(context.large));
-      return { ceiling, beacon, beaconLarge, halfRate: { queriesPerSecond: halfRate, ceiling: ceilingAtHalf, beacon: beaconAtHalf }, tcp };
+      return { ceiling, beacon, beaconLarge, halfRate: half, tcp };
     }),
   );
+}
+
+/** A fresh dnsmasq, checked to give Beacon's records, measured at half rate (C needs no warm-up). */
+async function measureDnsmasq(settings: DnsBenchSettings, atHalf: (server: ListeningProcess, port: number) => Promise<DnsLoadResult>): Promise<DnsLoadResult> {
+  const port = await freePort();
+  return withListeningProcess(dnsmasqStart(join(settings.workDir, DNSMASQ_CONFIG), port, settings.cpus.server), async (dnsmasq) => {
+    await checkDnsmasqAnswers(port);
+    return atHalf(dnsmasq, port);
+  });
 }
 
 /** A discarded warm-up run lets V8 optimise first; then the measured one. */
@@ -183,7 +223,7 @@ export interface DnsSummary {
   ceiling: DnsLoadResult;
   beacon: DnsLoadResult;
   beaconLarge: DnsLoadResult;
-  halfRate: { queriesPerSecond: number; ceiling: DnsLoadResult; beacon: DnsLoadResult };
+  halfRate: HalfRate;
   tcp: TcpSummary;
   /** Medians of the rounds' own ratios: a round's runs are back to back, so they share the machine's mood. */
   ratios: DnsRatios;
@@ -207,11 +247,7 @@ export function summarizeDns(rounds: readonly DnsRound[]): DnsSummary {
     ceiling: medianLoad(rounds.map((round) => round.ceiling)),
     beacon: medianLoad(rounds.map((round) => round.beacon)),
     beaconLarge: medianLoad(rounds.map((round) => round.beaconLarge)),
-    halfRate: {
-      queriesPerSecond: median(rounds.map((round) => round.halfRate.queriesPerSecond)),
-      ceiling: medianLoad(rounds.map((round) => round.halfRate.ceiling)),
-      beacon: medianLoad(rounds.map((round) => round.halfRate.beacon)),
-    },
+    halfRate: summarizeHalfRate(rounds.map((round) => round.halfRate)),
     tcp: {
       medianMs: median(tcp.map((figures) => figures.medianMs)),
       p99Ms: median(tcp.map((figures) => figures.p99Ms)),
@@ -224,6 +260,16 @@ export function summarizeDns(rounds: readonly DnsRound[]): DnsSummary {
       largeQps: median(perRound.map((ratios) => ratios.largeQps)),
       largeCpu: optional(perRound.map((ratios) => ratios.largeCpu)),
     },
+  };
+}
+
+function summarizeHalfRate(rounds: readonly HalfRate[]): HalfRate {
+  const dnsmasq = rounds.flatMap((round) => (round.dnsmasq ? [round.dnsmasq] : []));
+  return {
+    queriesPerSecond: median(rounds.map((round) => round.queriesPerSecond)),
+    ceiling: medianLoad(rounds.map((round) => round.ceiling)),
+    beacon: medianLoad(rounds.map((round) => round.beacon)),
+    ...(dnsmasq.length === rounds.length ? { dnsmasq: medianLoad(dnsmasq) } : {}),
   };
 }
 
@@ -271,7 +317,8 @@ function describeRound(round: DnsRound): string {
     `ceiling ${qps(round.ceiling)}`,
     `Beacon ${qps(round.beacon)}`,
     `Beacon with ${LARGE.instances.toLocaleString('en-US')} instances ${qps(round.beaconLarge)}`,
-    `at ${Math.round(half.queriesPerSecond)} QPS p99 Beacon ${half.beacon.p99Ms?.toFixed(2)} ms, ceiling ${half.ceiling.p99Ms?.toFixed(2)} ms`,
+    `at ${Math.round(half.queriesPerSecond)} QPS p99 Beacon ${half.beacon.p99Ms?.toFixed(2)} ms, ceiling ${half.ceiling.p99Ms?.toFixed(2)} ms` +
+      (half.dnsmasq ? `, dnsmasq ${half.dnsmasq.p99Ms?.toFixed(2)} ms` : ''),
     `TCP ${WIDE.instances}-instance SRV median ${tcpFigures(round.tcp).medianMs.toFixed(2)} ms`,
   ].join('; ');
 }

@@ -23,7 +23,8 @@ const INTRO = `# Benchmarks
 rewrites the three marked sections of this file (registry over HTTP, DNS, then \`beacon proxy\`).
 It needs [wrk](https://github.com/wg/wrk) and dnsperf (\`apt-get install wrk dnsperf\`), and
 haproxy for the proxy's native reference (\`apt-get install haproxy\`; without it that contender
-is skipped and the section says so). It uses loopback only and takes about fourteen minutes.
+is skipped and the section says so), and dnsmasq for the DNS section's C reference at half rate
+(\`apt-get install dnsmasq-base\`; skipped likewise). It uses loopback only and takes about fourteen minutes.
 \`BENCH_ROUNDS\` and \`BENCH_SECONDS\` shorten a trial run, and \`BENCH_ONLY=http\`, \`BENCH_ONLY=dns\`
 or \`BENCH_ONLY=proxy\` runs one part (the other sections are left as they were).
 

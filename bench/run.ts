@@ -11,6 +11,7 @@ import { benchRegistryHttp, type HttpBenchSettings, summarizeHttp } from './regi
 import { REGISTRY_SECTION, renderSection, updateBenchmarksDoc } from './report.js';
 import { checkDnsTargets, checkProxyTargets, checkTargets } from './targets.js';
 import { type CpuPlan, describeCpuPlan, planCpus } from './support/cpu.js';
+import { dnsmasqIsInstalled } from './dnsmasq-reference.js';
 import { dnsperfIsInstalled, DNSPERF } from './support/dnsperf.js';
 import type { Fleet } from './support/fleet.js';
 import { currentLoad, readMachine } from './support/machine.js';
@@ -108,6 +109,7 @@ async function runDnsBench(context: RunContext): Promise<void> {
     clients: 4,
     tcpQueries: 200,
     registrationConcurrency: 50,
+    dnsmasq: dnsmasqIsInstalled(),
     cpus: context.cpus,
     workDir: context.workDir,
   };
