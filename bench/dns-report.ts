@@ -69,7 +69,7 @@ function describeMethod({ date, machine, settings, result }: DnsReport): string[
             `naming \`<address>.addr\` targets, their A records as additional), measured at the same half rate after Beacon ` +
             `and the ceiling: the latency tail the machine allows a server written in C.`,
         ]
-      : []),
+      : ['- dnsmasq is not installed here, so the C reference at half rate was skipped.']),
     `- TCP: one connection, ${settings.tcpQueries} SRV queries for the ${WIDE.instances.toLocaleString('en-US')}-instance service ` +
       `one at a time (after 20 untimed), from a Node process on the load generator's CPU; a round trip ends when the whole answer is read.`,
     `- "Server CPU per query": the server process's user + system time during the run (from /proc) over the answers dnsperf completed.`,
