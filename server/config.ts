@@ -93,7 +93,7 @@ export interface ServerConfig {
   maxWaitersPerClient: number;
   maxInstances: number;
   maxInstancesPerService: number;
-  /** Share 0–1; 0 turns the guard off. */
+  /** Share 0–1; 0 turns self-preservation off. */
   selfPreservation: number;
   acl: boolean;
   /** Empty: none given. */

@@ -51,10 +51,10 @@ export class Housekeeping {
 
   private sweepChunk(): boolean {
     try {
-      const wasPreserving = this.registry.selfPreservation.engaged;
+      const wasPreserving = this.registry.selfPreservationState.engaged;
       const { expired, removed, withheld, more } = this.registry.sweep();
       if (expired || removed) this.log.info({ expired, removed }, 'health sweep: instances expired or removed');
-      const preserving = this.registry.selfPreservation.engaged;
+      const preserving = this.registry.selfPreservationState.engaged;
       if (preserving && !wasPreserving) {
         this.log.warn(
           { withheld },

@@ -11,7 +11,7 @@ export interface RegistryGauges {
   countByStatus(): Record<HealthStatus, number>;
   readonly blockedQueries: number;
   readonly pendingLiveness: number;
-  readonly selfPreservation: { engaged: boolean; withheld: number };
+  readonly selfPreservationState: { engaged: boolean; withheld: number };
 }
 
 /**
@@ -170,7 +170,7 @@ export class Metrics {
       help: '1 while self-preservation holds expiries back (too many instances stopped heartbeating at once)',
       registers: [this.registry],
       collect() {
-        this.set(source.selfPreservation.engaged ? 1 : 0);
+        this.set(source.selfPreservationState.engaged ? 1 : 0);
       },
     });
     new Gauge({
@@ -178,7 +178,7 @@ export class Metrics {
       help: 'Instances whose TTL ran out but self-preservation keeps from turning critical',
       registers: [this.registry],
       collect() {
-        this.set(source.selfPreservation.withheld);
+        this.set(source.selfPreservationState.withheld);
       },
     });
     new Gauge({

@@ -80,7 +80,7 @@ export class Registry {
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly events: RegistryEvents;
-  private readonly guard: SelfPreservation;
+  private readonly selfPreservation: SelfPreservation<LiveInstance>;
   private readonly caps: InstanceCaps;
   private instanceCount = 0;
 
@@ -88,7 +88,7 @@ export class Registry {
     this.store = options.store;
     this.clock = options.clock;
     this.events = options.events ?? {};
-    this.guard = new SelfPreservation(options.selfPreservation ?? DEFAULT_SELF_PRESERVATION);
+    this.selfPreservation = new SelfPreservation(options.selfPreservation ?? DEFAULT_SELF_PRESERVATION);
     this.caps = options.caps ?? DEFAULT_CAPS;
     const state = this.store.load();
     this.changes = new ChangeIndex(state.lastIndex, options.maxWaiters ?? 10_000);
@@ -253,7 +253,8 @@ export class Registry {
    * Applies the expiries and removals due at the clock's time, at most `limit` per call so a
    * mass expiry is written in short transactions rather than one that stalls the event loop.
    * Expiries go through self-preservation first: held back, they are looked at again a second
-   * later, and apply as soon as the guard lets them (or their heartbeats came back meanwhile).
+   * later, and apply as soon as self-preservation admits them (or their heartbeats came back
+   * meanwhile).
    */
   sweep(limit = 500): SweepResult {
     const now = this.clock.now();
@@ -274,8 +275,14 @@ export class Registry {
         changes.push({ before: instance });
         removed += 1;
       } else if (!instance.expired && instance.expiresAt <= now) {
-        expiriesAdmitted ??= this.guard.admit(now, ...this.overdueAndHealthy(now));
+        this.selfPreservation.settle(instance); // looked at now: held again below if still held back
+        if (expiriesAdmitted === undefined) {
+          expiriesAdmitted = this.selfPreservation.admit(now, ...this.overdueAndHealthy(now));
+          // Admitted: what was held is due as well, so this sweep looks at it too.
+          if (expiriesAdmitted) this.recheckNow(this.selfPreservation.releaseAll(), now);
+        }
         if (!expiriesAdmitted) {
+          this.selfPreservation.hold(instance);
           instance.scheduledAt = now + HELD_EXPIRY_RECHECK_MS;
           this.deadlines.push(instance.scheduledAt, instance);
           withheld += 1;
@@ -285,11 +292,10 @@ export class Registry {
         changes.push({ before: instance, after: revise(instance, { expired: true, criticalSince }) });
         expired += 1;
       } else {
+        this.selfPreservation.settle(instance); // its heartbeats came back
         this.schedule(instance); // a heartbeat moved the deadline since it was queued
       }
     }
-    // Nothing overdue any more (heartbeats came back): the guard lets go.
-    if (expiriesAdmitted === undefined && this.guard.state.engaged) this.guard.admit(now, 0, 0);
     if (changes.length > 0) {
       try {
         this.commit(changes);
@@ -297,7 +303,7 @@ export class Registry {
         for (const change of changes) this.schedule(change.before!);
         throw error;
       }
-      this.guard.applied(now, expired);
+      this.selfPreservation.applied(now, expired);
       if (expired) this.events.expired?.(expired);
       if (removed) this.events.removed?.(removed);
     }
@@ -305,17 +311,31 @@ export class Registry {
     return { expired, removed, withheld, more: next !== undefined && next <= now };
   }
 
-  get selfPreservation(): SelfPreservationState {
-    return this.guard.state;
+  get selfPreservationState(): SelfPreservationState {
+    return this.selfPreservation.state;
   }
 
   /** The operator's switch for self-preservation; off, the next sweep expires everything due. */
   setSelfPreservation(enabled: boolean): SelfPreservationState {
-    this.guard.setEnabled(enabled);
-    return this.guard.state;
+    this.recheckNow(this.selfPreservation.setEnabled(enabled), this.clock.now());
+    return this.selfPreservation.state;
   }
 
-  /** [overdue, healthy]: instances not yet critical, and those of them whose TTL ran out. */
+  /** Queues held instances to be looked at by the next sweep rather than a second later. */
+  private recheckNow(instances: readonly LiveInstance[], now: number): void {
+    for (const instance of instances) {
+      if (this.find(instance.service, instance.id) !== instance) continue;
+      instance.scheduledAt = now;
+      this.deadlines.push(now, instance);
+    }
+  }
+
+  /**
+   * [overdue, healthy]: instances not yet critical, and those of them whose TTL ran out or runs
+   * out within the next re-check. A fleet that went silent together expires over a few sweeps
+   * (it registered or heartbeated over some milliseconds); counting the rest of the wave lets
+   * self-preservation see it whole instead of admitting its first slices.
+   */
   private overdueAndHealthy(now: number): [number, number] {
     let overdue = 0;
     let healthy = 0;
@@ -323,7 +343,7 @@ export class Registry {
       for (const instance of instances.values()) {
         if (isCritical(instance)) continue;
         healthy += 1;
-        if (instance.expiresAt <= now) overdue += 1;
+        if (instance.expiresAt <= now + HELD_EXPIRY_RECHECK_MS) overdue += 1;
       }
     }
     return [overdue, healthy];
@@ -385,6 +405,7 @@ export class Registry {
     for (const { before, after } of changes) {
       if (before) {
         this.dirtyLiveness.delete(before);
+        this.selfPreservation.settle(before);
         this.remove(before);
       }
       if (after) this.place(after);

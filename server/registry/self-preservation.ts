@@ -1,5 +1,5 @@
 /**
- * Self-preservation, Eureka's guard done with a window rather than a renewal rate: when more
+ * Self-preservation, Eureka's idea done with a window rather than a renewal rate: when more
  * than `share` of the healthy instances would turn critical within one window, the likelier
  * story is that the registry lost the network (or the clients lost the registry), not that the
  * fleet died. Expiring them would empty DNS and every proxy at once; holding them keeps
@@ -7,37 +7,39 @@
  * that really died until heartbeats return or the operator says so.
  */
 export interface SelfPreservationOptions {
-  /** Share (0–1) of healthy instances whose expiry within one window engages the guard; 0: never. */
+  /** Share (0–1) of healthy instances whose expiry within one window engages it; 0: never. */
   share: number;
   /** The window expiries are counted over. */
   windowMs: number;
   /**
-   * Fleets smaller than this are never held: with 3 instances one death is 33%, and a guard
-   * that keeps dead instances of small services forever is Eureka's best-known complaint.
+   * Fleets smaller than this are never held: with 3 instances one death is 33%, and holding
+   * dead instances of small services forever is Eureka's best-known complaint.
    */
   minInstances: number;
 }
 
 export const DEFAULT_SELF_PRESERVATION: SelfPreservationOptions = { share: 0.5, windowMs: 60_000, minInstances: 10 };
 
-/** The guard's state, as the API and metrics show it. */
+/** Self-preservation as the API and metrics show it. */
 export interface SelfPreservationState {
-  /** Whether the guard may engage (the operator can turn it off at run time). */
+  /** Whether it may engage (the operator can turn it off at run time). */
   enabled: boolean;
-  /** Whether it is holding expiries now. */
+  /** Whether it holds any due expiry back now. */
   engaged: boolean;
-  /** Expiries held back by the last sweep. */
+  /** Due expiries held back now. */
   withheld: number;
 }
 
 /**
- * Plain state, fed by the registry's sweep: `admit` answers whether a sweep may apply its due
- * expiries, `applied` records those it did, so later sweeps in the window count them too.
+ * Plain state, fed by the registry's sweep. `admit` decides whether due expiries may apply;
+ * the sweep then reports each expiry it holds back (`hold`) and each held one that is settled
+ * (`settle`: applied, its heartbeat came back, or the instance was replaced or removed).
+ * It is engaged exactly while something is held, so its state does not depend on which sweep
+ * happened to look at the held instances.
  */
-export class SelfPreservation {
+export class SelfPreservation<Held> {
   private enabled: boolean;
-  private engaged = false;
-  private withheld = 0;
+  private readonly held = new Set<Held>();
   /** [time, count] of expiries applied, oldest first, within the window. */
   private readonly recent: [number, number][] = [];
 
@@ -47,48 +49,53 @@ export class SelfPreservation {
   }
 
   get state(): SelfPreservationState {
-    return { enabled: this.enabled, engaged: this.engaged, withheld: this.withheld };
+    return { enabled: this.enabled, engaged: this.held.size > 0, withheld: this.held.size };
   }
 
-  /** The operator's switch. Turned off, the next sweep expires everything due. */
-  setEnabled(enabled: boolean): void {
+  get engaged(): boolean {
+    return this.held.size > 0;
+  }
+
+  /**
+   * The operator's switch. Turned off, it lets go of everything it held and returns it, so the
+   * registry can look at those expiries again at once.
+   */
+  setEnabled(enabled: boolean): Held[] {
     this.enabled = enabled && this.options.share > 0;
-    if (!this.enabled) {
-      this.engaged = false;
-      this.withheld = 0;
-    }
+    return this.enabled ? [] : this.releaseAll();
   }
 
   /**
    * Whether `due` expiries may be applied now, with `healthy` instances not expired yet (the
-   * due ones included). Engages or releases the guard as a side effect.
+   * due ones included). Admitting lets go of everything held (returned through `releaseAll`).
    */
   admit(now: number, due: number, healthy: number): boolean {
     this.forgetBefore(now - this.options.windowMs);
-    if (!this.enabled || due === 0) {
-      this.release();
-      return true;
-    }
+    if (!this.enabled || due === 0) return true;
     const expiredInWindow = this.recent.reduce((sum, [, count]) => sum + count, 0);
     const population = healthy + expiredInWindow;
-    const hold = population >= this.options.minInstances && expiredInWindow + due > this.options.share * population;
-    if (!hold) {
-      this.release();
-      return true;
-    }
-    this.engaged = true;
-    this.withheld = due;
-    return false;
+    return !(population >= this.options.minInstances && expiredInWindow + due > this.options.share * population);
+  }
+
+  hold(item: Held): void {
+    this.held.add(item);
+  }
+
+  /** `item` no longer waits on self-preservation (expired, back to heartbeating, or gone). */
+  settle(item: Held): void {
+    this.held.delete(item);
+  }
+
+  /** Lets go of everything held; returns what was held. */
+  releaseAll(): Held[] {
+    const items = [...this.held];
+    this.held.clear();
+    return items;
   }
 
   /** Records expiries the sweep applied. */
   applied(now: number, count: number): void {
     if (count > 0) this.recent.push([now, count]);
-  }
-
-  private release(): void {
-    this.engaged = false;
-    this.withheld = 0;
   }
 
   private forgetBefore(time: number): void {

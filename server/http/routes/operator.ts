@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ErrorBody } from '../errors.js';
 
 const SelfPreservationState = z.object({
-  enabled: z.boolean().describe('Whether the guard may engage'),
+  enabled: z.boolean().describe('Whether self-preservation may engage'),
   engaged: z.boolean().describe('Whether it holds expiries back now'),
   withheld: z.number().int().describe('Instances whose TTL ran out but are kept from turning critical'),
 });
@@ -22,7 +22,7 @@ export const operatorRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: SelfPreservationState, 401: ErrorBody, 403: ErrorBody },
       },
     },
-    async () => registry.selfPreservation,
+    async () => registry.selfPreservationState,
   );
 
   app.put(

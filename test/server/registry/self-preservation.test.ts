@@ -45,7 +45,7 @@ describe('self-preservation', () => {
 
     assert.deepEqual(result, { expired: 0, removed: 0, withheld: 12, more: false });
     assert.equal(critical(registry), 0);
-    assert.deepEqual(registry.selfPreservation, { enabled: true, engaged: true, withheld: 12 });
+    assert.deepEqual(registry.selfPreservationState, { enabled: true, engaged: true, withheld: 12 });
   });
 
   it('expires as usual when fewer than half stop', () => {
@@ -57,7 +57,7 @@ describe('self-preservation', () => {
     const result = registry.sweep();
 
     assert.deepEqual(result, { expired: 8, removed: 0, withheld: 0, more: false });
-    assert.equal(registry.selfPreservation.engaged, false);
+    assert.equal(registry.selfPreservationState.engaged, false);
   });
 
   it('counts expiries over the window: a second wave that passes the share is held', () => {
@@ -74,7 +74,7 @@ describe('self-preservation', () => {
 
     assert.equal(critical(registry), 6);
     assert.equal(result.withheld, 6);
-    assert.equal(registry.selfPreservation.engaged, true);
+    assert.equal(registry.selfPreservationState.engaged, true);
   });
 
   it('lets go when heartbeats come back, and the instances stay passing', () => {
@@ -84,7 +84,7 @@ describe('self-preservation', () => {
     clock.advance(1000);
     registry.sweep();
 
-    assert.equal(registry.selfPreservation.engaged, false);
+    assert.equal(registry.selfPreservationState.engaged, false);
     assert.equal(critical(registry), 0);
   });
 
@@ -96,7 +96,7 @@ describe('self-preservation', () => {
     const result = registry.sweep();
 
     assert.equal(result.expired, 3);
-    assert.equal(registry.selfPreservation.engaged, false);
+    assert.equal(registry.selfPreservationState.engaged, false);
   });
 
   it('the operator turning it off expires everything held at the next sweep', () => {
@@ -109,6 +109,14 @@ describe('self-preservation', () => {
     assert.deepEqual(state, { enabled: false, engaged: false, withheld: 0 });
     assert.equal(result.expired, 12);
     assert.equal(critical(registry), 12);
+  });
+
+  it('an instance deregistered while held is no longer counted as held', () => {
+    const { registry } = heldFleet();
+
+    registry.deregister('web', 'i-19');
+
+    assert.deepEqual(registry.selfPreservationState, { enabled: true, engaged: true, withheld: 11 });
   });
 
   it('never holds a fleet under the minimum size', () => {
@@ -127,6 +135,39 @@ describe('self-preservation', () => {
     const result = registry.sweep();
 
     assert.equal(result.expired, 20);
-    assert.equal(registry.selfPreservation.enabled, false);
+    assert.equal(registry.selfPreservationState.enabled, false);
+  });
+});
+
+describe('self-preservation driven by the sweep, as production drives it', () => {
+  it('stays engaged, sweep after sweep, for as long as expiries are held, then lets go once', () => {
+    // 20 instances with a 2 s TTL and 3 long-lived ones; 16 of the 20 go silent. The sweep runs
+    // every 100 ms, as Housekeeping runs it, and the 4 survivors heartbeat every second.
+    const { registry, clock } = registryWithClock(':memory:', { selfPreservation: { share: 0.5, windowMs: 60_000, minInstances: 10 } });
+    for (let i = 0; i < 20; i++) registry.register('web', `i-${i}`, registration({ ttl: 2 }));
+    for (let i = 0; i < 3; i++) registry.register('db', `d-${i}`, registration({ ttl: 3600 }));
+    const states: boolean[] = [];
+    const runFor = (ms: number, heartbeating: number[]) => {
+      for (let elapsed = 100; elapsed <= ms; elapsed += 100) {
+        clock.advance(100);
+        if (elapsed % 1000 === 0) heartbeat(registry, heartbeating);
+        registry.sweep();
+        states.push(registry.selfPreservationState.engaged);
+      }
+    };
+
+    runFor(6_000, range(0, 4));
+    const engagedAt = states.indexOf(true);
+    const heldState = registry.selfPreservationState;
+    heartbeat(registry, range(0, 20)); // the partition heals
+    runFor(3_000, range(0, 20));
+
+    assert.ok(engagedAt >= 0, 'engaged once the 16 expiries came due');
+    const transitions = states.filter((state, i) => i > 0 && state !== states[i - 1]).length;
+    assert.equal(transitions, 2, `engaged once and released once, not ${transitions} flips: ${states.map(Number).join('')}`);
+    assert.ok(states.slice(engagedAt, 60).every(Boolean), 'engaged on every sweep while the 16 stayed silent');
+    assert.deepEqual(heldState, { enabled: true, engaged: true, withheld: 16 });
+    assert.deepEqual(registry.selfPreservationState, { enabled: true, engaged: false, withheld: 0 });
+    assert.equal(critical(registry), 0);
   });
 });
