@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { HEADER_LENGTH, RCODE } from './message.js';
 import type { Outcome, Responder, Transport } from './responder.js';
 import { ResponseRateLimit } from './response-rate-limit.js';
+import { TcpConnection } from './tcp-connection.js';
 
 export interface DnsServerOptions {
   host: string;
@@ -25,11 +26,10 @@ export interface DnsServerOptions {
 
 export interface DnsServer {
   port: number;
+  /** Open TCP connections, those waiting for their peer to read, and the bytes they all hold. */
+  tcpConnections(): { open: number; paused: number; bufferedBytes: number };
   close(): Promise<void>;
 }
-
-/** The largest TCP message plus its 2-byte length: anything longer buffered means garbage. */
-const MAX_TCP_PENDING = 65_535 + 2;
 
 /**
  * DNS over UDP and TCP (RFC 1035 §4.2, RFC 7766) on node's sockets. Every packet goes through
@@ -56,11 +56,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     return outcome.response;
   };
 
-  const connections = new Set<Socket>();
+  const connections = new Map<Socket, TcpConnection>();
   const tcp = createServer((socket) => {
-    connections.add(socket);
+    connections.set(socket, new TcpConnection(socket, answer, options.tcpIdleMs ?? 10_000));
     socket.once('close', () => connections.delete(socket));
-    serveTcp(socket, answer, options.tcpIdleMs ?? 10_000);
   });
   tcp.maxConnections = options.tcpMaxConnections ?? 1_000;
 
@@ -97,37 +96,27 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   options.log.info(`DNS listening on udp://${shown}:${port}`);
   options.log.info(`DNS listening on tcp://${shown}:${port}`);
 
+  const tcpConnections = () => {
+    let paused = 0;
+    let bufferedBytes = 0;
+    for (const connection of connections.values()) {
+      if (connection.paused) paused += 1;
+      bufferedBytes += connection.bufferedBytes;
+    }
+    return { open: connections.size, paused, bufferedBytes };
+  };
+  metrics.observeDnsTcp(tcpConnections);
+
   return {
     port,
+    tcpConnections,
     close: async () => {
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
-      for (const socket of connections) socket.destroy();
+      for (const socket of connections.keys()) socket.destroy();
       await new Promise<void>((resolve) => udpSocket.close(() => resolve()));
       await closed;
     },
   };
-}
-
-/** Length-prefixed messages (RFC 1035 §4.2.2), answered in order; pipelining just works. */
-function serveTcp(socket: Socket, answer: (packet: Buffer, transport: Transport) => Buffer | undefined, idleMs: number): void {
-  let pending: Buffer = Buffer.alloc(0);
-  socket.setNoDelay(true);
-  socket.setTimeout(idleMs, () => socket.destroy());
-  socket.on('error', () => socket.destroy());
-  socket.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (pending.length >= 2) {
-      const length = pending.readUInt16BE(0);
-      if (pending.length < 2 + length) break;
-      const response = answer(pending.subarray(2, 2 + length), 'tcp');
-      pending = pending.subarray(2 + length);
-      if (!response) continue;
-      const prefix = Buffer.allocUnsafe(2);
-      prefix.writeUInt16BE(response.length, 0);
-      socket.write(Buffer.concat([prefix, response]));
-    }
-    if (pending.length > MAX_TCP_PENDING) socket.destroy();
-  });
 }
 
 /**

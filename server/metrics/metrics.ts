@@ -146,6 +146,18 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'beacon_' });
   }
 
+  /** Gauges read from the DNS server's TCP connections at scrape time. */
+  observeDnsTcp(read: () => { open: number; paused: number; bufferedBytes: number }): void {
+    const gauges = {
+      open: ['beacon_dns_tcp_connections', 'Open DNS-over-TCP connections'],
+      paused: ['beacon_dns_tcp_paused_connections', 'DNS-over-TCP connections not read from until their peer reads the answers already sent'],
+      bufferedBytes: ['beacon_dns_tcp_buffered_bytes', 'Bytes held for DNS-over-TCP connections: queries not yet answered and answers not yet sent'],
+    } as const;
+    for (const [field, [name, help]] of Object.entries(gauges)) {
+      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()[field as keyof typeof gauges]); } });
+    }
+  }
+
   /** Gauges read from the registry at scrape time, so the hot paths never update them. */
   observe(source: RegistryGauges): void {
     new Gauge({

@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { client } from '../support/http.js';
+import { scrape } from '../support/metrics.js';
 import { startServerProcess } from '../support/server-process.js';
-
-/** A gauge's value in a Prometheus text exposition. */
-function gauge(metrics: string, name: string): number {
-  const line = new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics);
-  assert.ok(line, `${name} is exported`);
-  return Number(line[1]);
-}
 
 function count(output: string, message: string): number {
   return output.split('\n').filter((line) => line.includes(message)).length;
@@ -29,9 +23,9 @@ test('self-preservation stays engaged while 16 of 23 instances are silent, and l
   const heartbeats = setInterval(() => heartbeating.forEach((id) => void api.heartbeat('web', id)), 400);
   t.after(() => clearInterval(heartbeats));
   const read = async () => {
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const [engaged, withheld] = await Promise.all(['beacon_self_preservation', 'beacon_expirations_withheld'].map(async (name) => Number((await scrape(server.url, name)).get(''))));
     const operator = (await api.get('/v1/operator/self-preservation')).body;
-    return { engaged: gauge(metrics, 'beacon_self_preservation'), withheld: gauge(metrics, 'beacon_expirations_withheld'), operator };
+    return { engaged, withheld, operator };
   };
 
   let state = await read();

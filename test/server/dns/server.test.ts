@@ -10,11 +10,14 @@ import { startDnsServer } from '../../../server/dns/server.js';
 import { Zone } from '../../../server/dns/zone.js';
 import { Metrics } from '../../../server/metrics/metrics.js';
 import { parse, queryPacket, tcpExchange, udpExchange } from '../../support/dns.js';
+import { waitFor } from '../../support/events.js';
 import { registration, registryWithClock } from '../../support/registry.js';
 
 async function dnsServer(options: { tcpIdleMs?: number; tcpMaxConnections?: number; udpRateLimit?: number } = {}, metrics = new Metrics()) {
   const { registry } = registryWithClock();
   registry.register('web', 'w1', registration({ address: '10.0.0.1' }));
+  // A service whose SRV answer is a few kilobytes, for tests that need answers to pile up.
+  for (let i = 0; i < 80; i++) registry.register('big', `b${i}`, registration({ address: `10.1.0.${i}`, port: 8000 + i }));
   const zone = new Zone('beacon.internal');
   const responder = new Responder({ zone, records: new ZoneRecords(registry, zone, 5), ttl: 5, udpMax: 1232, serial: () => 1 });
   return startDnsServer({ host: '127.0.0.1', port: 0, responder, metrics, log: pino({ level: 'silent' }), ...options });
@@ -78,6 +81,43 @@ describe('DNS listeners', () => {
     await sleep(100);
     const [answer] = await tcpExchange(server.port, [queryPacket('web.service.beacon.internal', 'A')]);
     assert.equal(parse(answer!).answers[0]?.address, '10.0.0.1', 'a connection is accepted again once one closed');
+  });
+
+  test('a TCP peer that pipelines queries and never reads stops being read; its answers all come once it reads', async (t) => {
+    const metrics = new Metrics();
+    const server = await dnsServer({}, metrics);
+    t.after(() => server.close());
+    const socket = await openConnection(server.port);
+    t.after(() => socket.destroy());
+    socket.pause(); // the peer never reads (until the end of the test)
+    const queries = 4_000;
+    const framed = Array.from({ length: queries }, (_, id) => {
+      const query = queryPacket('big.service.beacon.internal', 'SRV', { id });
+      return Buffer.concat([Buffer.from([query.length >> 8, query.length & 0xff]), query]);
+    });
+    socket.write(Buffer.concat(framed)); // 4,000 answers of ~5 KB: 20 MB if the server buffered them all
+
+    await waitFor(() => server.tcpConnections().paused === 1, { what: 'the connection to be paused' });
+    const held = server.tcpConnections().bufferedBytes;
+    const answeredWhilePaused = (await metrics.registry.getSingleMetricAsString('beacon_dns_responses_total')).match(/transport="tcp"[^}]*\} (\d+)/)?.[1];
+    const gauge = await metrics.registry.getSingleMetricAsString('beacon_dns_tcp_paused_connections');
+    let received = Buffer.alloc(0);
+    const ids: number[] = [];
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      while (received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
+        ids.push(received.readUInt16BE(2));
+        received = received.subarray(2 + received.readUInt16BE(0));
+      }
+    });
+    socket.resume();
+    await waitFor(() => ids.length === queries, { what: () => `all ${queries} answers (got ${ids.length})`, timeoutMs: 30_000 });
+
+    assert.ok(held < 512 * 1024, `held ${held} bytes for a peer that does not read`);
+    assert.ok(Number(answeredWhilePaused) < queries, `answered ${answeredWhilePaused} of ${queries} while the peer did not read`);
+    assert.match(gauge, /^beacon_dns_tcp_paused_connections 1$/m);
+    assert.deepEqual(ids, Array.from({ length: queries }, (_, id) => id), 'every answer, in order');
+    assert.equal(server.tcpConnections().paused, 0);
   });
 
   test('a TCP message split across writes is reassembled', async (t) => {
