@@ -23,7 +23,8 @@ test('self-preservation stays engaged while 16 of 23 instances are silent, and l
   const heartbeats = setInterval(() => heartbeating.forEach((id) => void api.heartbeat('web', id)), 400);
   t.after(() => clearInterval(heartbeats));
   const read = async () => {
-    const [engaged, withheld] = await Promise.all(['beacon_self_preservation', 'beacon_expirations_withheld'].map(async (name) => Number((await scrape(server.url, name)).get(''))));
+    const engaged = Number((await scrape(server.url, 'beacon_self_preservation')).get(''));
+    const withheld = Number((await scrape(server.url, 'beacon_expirations_withheld')).get(''));
     const operator = (await api.get('/v1/operator/self-preservation')).body;
     return { engaged, withheld, operator };
   };
