@@ -6,12 +6,16 @@
  * answers still gets them by retrying over TCP.
  */
 export class ResponseRateLimit {
+  /** Buckets by source, least recently seen first (a Map keeps insertion order). */
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(
     private readonly perSecond: number,
     private readonly now: () => number = () => performance.now(),
-    /** Sources remembered at most; past it the table starts afresh (spoofed floods use many). */
+    /**
+     * Sources remembered at most. Past it the least recently seen is forgotten: a spoofed flood
+     * from many addresses then pushes out only idle sources, never the busy victim's bucket.
+     */
     private readonly maxSources = 100_000,
   ) {}
 
@@ -20,13 +24,14 @@ export class ResponseRateLimit {
     const now = this.now();
     let bucket = this.buckets.get(source);
     if (!bucket) {
-      if (this.buckets.size >= this.maxSources) this.buckets.clear();
+      if (this.buckets.size >= this.maxSources) this.buckets.delete(this.buckets.keys().next().value!);
       bucket = { tokens: this.perSecond, at: now };
-      this.buckets.set(source, bucket);
     } else {
       bucket.tokens = Math.min(this.perSecond, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
       bucket.at = now;
+      this.buckets.delete(source); // re-inserted below: now the most recently seen
     }
+    this.buckets.set(source, bucket);
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
     return true;

@@ -19,13 +19,19 @@ test('each source gets its own bucket of answers a second, refilled as time pass
   assert.deepEqual(afterLong, [true, true, true, false], 'a bucket never holds more than one second of answers');
 });
 
-test('the table of sources is bounded: past it, it starts afresh', () => {
-  const limit = new ResponseRateLimit(1, () => 0, 2);
-  limit.allow('a');
-  limit.allow('b');
+test('past its bound the table forgets the least recently seen sources, never the busy victim', () => {
+  const limit = new ResponseRateLimit(2, () => 0, 1_000);
+  limit.allow('victim');
+  limit.allow('victim'); // its bucket is empty now
 
-  limit.allow('c'); // clears the table
-  const again = limit.allow('a');
+  // A spoofed flood from 100,000 other sources, with the victim's queries going on among them.
+  const victimAnswered: boolean[] = [];
+  for (let i = 0; i < 100_000; i++) {
+    limit.allow(`spoofed-${i}`);
+    if (i % 500 === 0) victimAnswered.push(limit.allow('victim'));
+  }
+  const oldSpoofedAgain = limit.allow('spoofed-0');
 
-  assert.equal(again, true);
+  assert.deepEqual(new Set(victimAnswered), new Set([false]), 'the victim stays limited: its bucket was never reset');
+  assert.equal(oldSpoofedAgain, true, 'a source not seen for long was forgotten (a fresh bucket)');
 });
