@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { FastifyServerFactory } from 'fastify';
+import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
 import type { Acl } from '../acl/acl.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { type LiveInstance, toView } from '../registry/health.js';
@@ -8,6 +8,7 @@ import { DNS_LABEL, Instance, INSTANCE_ID_MAX_LENGTH, INSTANCE_ID_PATTERN } from
 import { isoTime } from '../registry/iso-time.js';
 import type { Registry } from '../registry/registry.js';
 import { secretOf } from './access.js';
+import { errorBody } from './errors.js';
 import { responseSerializerCompiler } from './validation.js';
 
 /**
@@ -40,8 +41,13 @@ export interface HeartbeatFastPathOptions {
 }
 
 export interface HeartbeatFastPath {
-  /** Answers a bare heartbeat and says true, or says false having touched nothing. */
+  /**
+   * Answers a bare heartbeat and says true, or says false having touched nothing. Never throws:
+   * whatever it did not expect is answered as fastify answers an unexpected error (a logged 500).
+   */
   answer(request: IncomingMessage, response: ServerResponse): boolean;
+  /** Where unexpected errors are logged: fastify's logger, once the app exists. */
+  logTo(log: FastifyBaseLogger): void;
   /** From now on fastify takes every request (and answers 503 while the server closes). */
   close(): void;
 }
@@ -90,28 +96,51 @@ export function heartbeatFastPath({ registry, metrics, acl, enabled }: Heartbeat
   const answerFor = heartbeatAnswers(responseSerializerCompiler({ schema: Instance, method: 'PUT', url: HEARTBEAT_ROUTE, httpStatus: '200' }));
   const observe = metrics.observeHttp;
   let open = enabled;
+  let log: FastifyBaseLogger | undefined;
+  const serve = (request: IncomingMessage, response: ServerResponse, started: number): boolean => {
+    if (!open || request.method !== 'PUT' || request.url === undefined) return false;
+    const headers = request.headers;
+    // A body, even an empty one announced by a content-type, is fastify's to parse or refuse.
+    const length = headers['content-length'];
+    if ((length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined || headers['content-type'] !== undefined) return false;
+    const path = heartbeatPath(request.url);
+    if (path === undefined) return false;
+    const { service, id } = path;
+    if (acl !== undefined && acl.check(secretOf(headers), { kind: 'write', service }) !== undefined) return false;
+    const renewed = registry.renewInMemory(service, id);
+    if (renewed === undefined) return false;
+    const body = answerFor(renewed);
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    response.end(body);
+    observe('PUT', HEARTBEAT_ROUTE, 200, (performance.now() - started) / 1000);
+    return true;
+  };
   return {
     close() {
       open = false;
     },
+    logTo(logger) {
+      log = logger;
+    },
     answer(request, response) {
       const started = performance.now();
-      if (!open || request.method !== 'PUT' || request.url === undefined) return false;
-      const headers = request.headers;
-      // A body, even an empty one announced by a content-type, is fastify's to parse or refuse.
-      const length = headers['content-length'];
-      if ((length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined || headers['content-type'] !== undefined) return false;
-      const path = heartbeatPath(request.url);
-      if (path === undefined) return false;
-      const { service, id } = path;
-      if (acl !== undefined && acl.check(secretOf(headers), { kind: 'write', service }) !== undefined) return false;
-      const renewed = registry.renewInMemory(service, id);
-      if (renewed === undefined) return false;
-      const body = answerFor(renewed);
-      response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-      response.end(body);
-      observe('PUT', HEARTBEAT_ROUTE, 200, (performance.now() - started) / 1000);
-      return true;
+      try {
+        return serve(request, response, started);
+      } catch (error) {
+        // A bug here must cost one request, as it would in a fastify route, not the process.
+        const details = { err: error, req: { method: request.method, url: request.url } };
+        if (log) log.error(details, 'request failed');
+        else console.error('request failed', details);
+        if (!response.headersSent) {
+          const body = JSON.stringify(errorBody(500, 'internal error: the server logged the details'));
+          response.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+          response.end(body);
+        } else {
+          response.destroy();
+        }
+        observe('PUT', HEARTBEAT_ROUTE, 500, (performance.now() - started) / 1000);
+        return true;
+      }
     },
   };
 }

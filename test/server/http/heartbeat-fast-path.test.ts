@@ -269,3 +269,31 @@ test('the fast path accepts exactly the names the route schemas accept', () => {
 function literal(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
+
+test('a fault inside the fast path is the same logged 500 fastify gives, and the server keeps serving', async (t) => {
+  const { send, app, registry } = await startBeacon(t);
+  const fault = new TypeError('injected fault');
+  registry.renewInMemory = () => {
+    throw fault;
+  };
+  registry.heartbeat = () => {
+    throw fault;
+  };
+  const logged: unknown[] = [];
+  const logError = app.log.error.bind(app.log);
+  app.log.error = ((details: unknown, ...rest: unknown[]) => {
+    logged.push(details);
+    return (logError as (...args: unknown[]) => void)(details, ...rest);
+  }) as typeof app.log.error;
+
+  const fast = await send('PUT', HEARTBEAT);
+  const throughFastify = await send('PUT', `${HEARTBEAT}?via=fastify`);
+  const after = await send('GET', '/v1/services');
+
+  assert.equal(fast.status, 500);
+  assert.deepEqual(JSON.parse(fast.body.toString()), JSON.parse(throughFastify.body.toString()));
+  assert.deepEqual(JSON.parse(fast.body.toString()), { statusCode: 500, error: 'Internal Server Error', message: 'internal error: the server logged the details' });
+  assert.equal(throughFastify.status, 500);
+  assert.equal(after.status, 200, 'the process still serves');
+  assert.ok(logged.some((details) => (details as { err?: unknown }).err === fault), 'the fault was logged with its error');
+});
