@@ -35,7 +35,7 @@ export class MessageWriter {
   private queryFlags = 0;
   private edns: Edns | undefined;
   private questions = 0;
-  private answers = 0;
+  private answerCount = 0;
   private authorities = 0;
   private additionals = 0;
   private truncated = false;
@@ -50,7 +50,7 @@ export class MessageWriter {
     this.queryFlags = queryFlags;
     this.edns = edns;
     this.questions = 0;
-    this.answers = 0;
+    this.answerCount = 0;
     this.authorities = 0;
     this.additionals = 0;
     this.truncated = false;
@@ -68,24 +68,24 @@ export class MessageWriter {
   }
 
   /** Appends an answer record; returns where it starts, or false (and sets TC) when it does not fit. */
-  answer(owner: number, tail: Buffer): number | false {
+  answerRecord(owner: number, tail: Buffer): number | false {
     if (this.truncated) return false;
     const start = this.record(owner, tail);
     if (start === false) {
       this.truncated = true;
       return false;
     }
-    this.answers += 1;
+    this.answerCount += 1;
     return start;
   }
 
-  authority(owner: number, tail: Buffer): boolean {
+  authorityRecord(owner: number, tail: Buffer): boolean {
     if (this.record(owner, tail) === false) return false;
     this.authorities += 1;
     return true;
   }
 
-  additional(owner: number | Buffer, tail: Buffer): boolean {
+  additionalRecord(owner: number | Buffer, tail: Buffer): boolean {
     if (this.record(owner, tail) === false) return false;
     this.additionals += 1;
     return true;
@@ -100,7 +100,7 @@ export class MessageWriter {
     buffer.writeUInt16BE(this.id, 0);
     buffer.writeUInt16BE(flags, 2);
     buffer.writeUInt16BE(this.questions, 4);
-    buffer.writeUInt16BE(this.answers, 6);
+    buffer.writeUInt16BE(this.answerCount, 6);
     buffer.writeUInt16BE(this.authorities, 8);
     buffer.writeUInt16BE(this.additionals + (this.edns ? 1 : 0), 10);
     const response = Buffer.allocUnsafe(this.offset);

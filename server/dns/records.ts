@@ -31,7 +31,7 @@ export interface InstanceRecords {
 export const SRV_TARGET_OFFSET = 2 + 2 + 4 + 2 + 6;
 
 /** The records one kind of question is answered from: passing ones first, then warning ones. */
-export interface Selection {
+export interface AnswerRecords {
   passing: readonly InstanceRecords[];
   warning: readonly InstanceRecords[];
   /** No two entries share a target, so additional records need no de-duplication. */
@@ -42,9 +42,9 @@ export interface Selection {
 export type Family = 0 | 4 | 6;
 
 export class ServiceRecords {
-  /** Untagged selections by family (0, 4, 6): the usual question, found without a map. */
-  private readonly untagged: (Selection | undefined)[] = [];
-  private readonly tagged = new Map<string, Map<Family, Selection>>();
+  /** Untagged answer records by family (0, 4, 6): the usual question, found without a map. */
+  private readonly untagged: (AnswerRecords | undefined)[] = [];
+  private readonly tagged = new Map<string, Map<Family, AnswerRecords>>();
 
   constructor(
     /** The registry's change index for the service when this was built. */
@@ -61,16 +61,16 @@ export class ServiceRecords {
    * The healthy records carrying `tag` ('' for any) of one family, filtered once per service
    * version and kept, so a query filters nothing.
    */
-  select(tag: string, family: Family): Selection {
+  select(tag: string, family: Family): AnswerRecords {
     if (tag === '') return (this.untagged[family] ??= this.filter(tag, family));
     let byFamily = this.tagged.get(tag);
     if (!byFamily) this.tagged.set(tag, (byFamily = new Map()));
-    let selection = byFamily.get(family);
-    if (!selection) byFamily.set(family, (selection = this.filter(tag, family)));
-    return selection;
+    let records = byFamily.get(family);
+    if (!records) byFamily.set(family, (records = this.filter(tag, family)));
+    return records;
   }
 
-  private filter(tag: string, family: Family): Selection {
+  private filter(tag: string, family: Family): AnswerRecords {
     const chosen = this.healthy.filter((entry) => (tag === '' || entry.tags.includes(tag)) && (family === 0 || entry.family === family));
     return {
       passing: chosen.filter((entry) => entry.priority === 1),

@@ -20,7 +20,7 @@ export interface ResponderOptions {
   nameserverAddress?: string;
 }
 
-export interface Outcome {
+export interface DnsReply {
   /** Nothing to send: the packet had no readable header, or was a response. */
   response?: Buffer;
   rcode?: number;
@@ -28,7 +28,8 @@ export interface Outcome {
 }
 
 const POINTER_TO_QUESTION = 0xc000 | HEADER_LENGTH;
-const NO_UDP_LIMIT = 65_535;
+/** Over TCP a message may use all of its 16-bit length prefix (RFC 1035 §4.2.2). */
+export const TCP_MESSAGE_LIMIT = 65_535;
 const CLASSIC_UDP_LIMIT = 512;
 
 /**
@@ -74,10 +75,10 @@ export class Responder {
     }
   }
 
-  respond(packet: Buffer, transport: Transport): Outcome {
+  respond(packet: Buffer, transport: Transport): DnsReply {
     const query = parseQuery(packet);
     if (query.kind === 'drop') return {};
-    const limit = transport === 'tcp' ? NO_UDP_LIMIT : udpLimit(query.edns, this.options.udpMax);
+    const limit = transport === 'tcp' ? TCP_MESSAGE_LIMIT : udpLimit(query.edns, this.options.udpMax);
     const message = this.message.begin(limit, query.id, query.flags, query.edns);
     if (query.kind === 'error') {
       // The question is echoed only when it could be read; a FORMERR header alone is enough.
@@ -89,76 +90,76 @@ export class Responder {
     if (question.qclass !== CLASS_IN && question.qclass !== CLASS_ANY) return message.finish(RCODE.REFUSED, false);
     const { name, apexOffset } = this.options.zone.classify(question.key);
     if (name.kind === 'outside') return message.finish(RCODE.REFUSED, false);
-    const rcode = this.answer(message, name, question, 0xc000 | (HEADER_LENGTH + apexOffset));
+    const rcode = this.writeAnswers(message, name, question, 0xc000 | (HEADER_LENGTH + apexOffset));
     return message.finish(rcode, true);
   }
 
   /** `apex` is a compression pointer to the zone's name inside the question, for the SOA. */
-  private answer(message: MessageWriter, name: ZoneName, question: Question, apex: number): number {
+  private writeAnswers(message: MessageWriter, name: ZoneName, question: Question, apex: number): number {
     const { type } = question;
     switch (name.kind) {
       case 'apex':
         if (type === TYPE.SOA || type === TYPE.ANY) {
-          message.answer(POINTER_TO_QUESTION, this.soaTail(this.options.serial()));
+          message.answerRecord(POINTER_TO_QUESTION, this.soaTail(this.options.serial()));
           return RCODE.NOERROR;
         }
         if (type === TYPE.NS) {
-          message.answer(POINTER_TO_QUESTION, this.nsTail);
+          message.answerRecord(POINTER_TO_QUESTION, this.nsTail);
           return RCODE.NOERROR;
         }
         return this.noData(message, apex);
       case 'nameserver':
         if (this.nameserverRecord?.type === type) {
-          message.answer(POINTER_TO_QUESTION, this.nameserverRecord.tail);
+          message.answerRecord(POINTER_TO_QUESTION, this.nameserverRecord.tail);
           return RCODE.NOERROR;
         }
         return this.noData(message, apex);
       case 'address':
         if ((type === TYPE.A && name.family === 4) || (type === TYPE.AAAA && name.family === 6)) {
-          message.answer(POINTER_TO_QUESTION, this.options.records.addressRecord(name.address, name.family));
+          message.answerRecord(POINTER_TO_QUESTION, this.options.records.addressRecord(name.address, name.family));
           return RCODE.NOERROR;
         }
         return this.noData(message, apex);
       case 'empty':
         return this.noData(message, apex);
       case 'service':
-        return this.answerService(message, name, type, apex);
+        return this.writeServiceAnswers(message, name, type, apex);
       default:
         this.authority(message, apex);
         return RCODE.NXDOMAIN;
     }
   }
 
-  private answerService(message: MessageWriter, name: Extract<ZoneName, { kind: 'service' }>, type: number, apex: number): number {
+  private writeServiceAnswers(message: MessageWriter, name: Extract<ZoneName, { kind: 'service' }>, type: number, apex: number): number {
     const records = this.options.records.service(name.service);
     if (!records.exists || (name.tag !== undefined && !records.tags.has(name.tag))) {
       this.authority(message, apex);
       return RCODE.NXDOMAIN;
     }
     if (type === TYPE.ANY) {
-      message.answer(POINTER_TO_QUESTION, this.minimalAnyTail);
+      message.answerRecord(POINTER_TO_QUESTION, this.minimalAnyTail);
       return RCODE.NOERROR;
     }
     const wantsSrv = type === TYPE.SRV;
     const family = wantsSrv ? 0 : type === TYPE.A ? 4 : type === TYPE.AAAA ? 6 : undefined;
     // The RFC 2782 form names a service location: SRV only.
     if (family === undefined || (!wantsSrv && name.rfc2782)) return this.noData(message, apex);
-    const selection = records.select(name.tag ?? '', family);
-    if (selection.passing.length + selection.warning.length === 0) return this.noData(message, apex);
+    const chosen = records.select(name.tag ?? '', family);
+    if (chosen.passing.length + chosen.warning.length === 0) return this.noData(message, apex);
     // Passing before warning (priority 1, 2), each in weighted random order, fresh per query.
-    const passing = weightedOrder(selection.passing);
+    const passing = weightedOrder(chosen.passing);
     // Usually nothing is in warning: then the passing order is the whole answer, uncopied.
-    const ordered = selection.warning.length === 0 ? passing : [...passing, ...weightedOrder(selection.warning)];
+    const ordered = chosen.warning.length === 0 ? passing : [...passing, ...weightedOrder(chosen.warning)];
     const count = ordered.length;
     if (!wantsSrv) {
-      for (let i = 0; i < count; i++) if (message.answer(POINTER_TO_QUESTION, ordered[i]!.address) === false) break;
+      for (let i = 0; i < count; i++) if (message.answerRecord(POINTER_TO_QUESTION, ordered[i]!.address) === false) break;
       return RCODE.NOERROR;
     }
     let written = 0;
     const firstSrv = message.offset;
-    for (; written < count; written++) if (message.answer(POINTER_TO_QUESTION, ordered[written]!.srv) === false) break;
+    for (; written < count; written++) if (message.answerRecord(POINTER_TO_QUESTION, ordered[written]!.srv) === false) break;
     // Each SRV record written is pointer + srv bytes long, so the targets' offsets follow.
-    const seen = selection.distinctTargets ? undefined : new Set<string>();
+    const seen = chosen.distinctTargets ? undefined : new Set<string>();
     for (let i = 0, at = firstSrv + 2 + SRV_TARGET_OFFSET; i < written; i++) {
       const entry = ordered[i]!;
       const target = at;
@@ -170,7 +171,7 @@ export class Responder {
       // The owner is the SRV target: a pointer to it where one can reach (14 bits), else the name.
       const owner = target < 0x4000 ? 0xc000 | target : entry.srv.subarray(SRV_TARGET_OFFSET);
       // Additional records are a courtesy: when they do not fit they are left out, without TC.
-      if (!message.additional(owner, entry.address)) break;
+      if (!message.additionalRecord(owner, entry.address)) break;
     }
     return RCODE.NOERROR;
   }
@@ -182,7 +183,7 @@ export class Responder {
 
   /** The SOA in the authority section of a negative answer (RFC 2308). */
   private authority(message: MessageWriter, apex: number): void {
-    message.authority(apex, this.soaTail(this.options.serial()));
+    message.authorityRecord(apex, this.soaTail(this.options.serial()));
   }
 }
 

@@ -5,7 +5,7 @@ import { createServer, isIP, type Server, type Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../metrics/metrics.js';
 import { HEADER_LENGTH, RCODE } from './message.js';
-import type { Outcome, Responder, Transport } from './responder.js';
+import type { DnsReply, Responder, Transport } from './responder.js';
 import { ResponseRateLimit } from './response-rate-limit.js';
 import { TcpConnection } from './tcp-connection.js';
 
@@ -33,32 +33,32 @@ export interface DnsServer {
 
 /**
  * DNS over UDP and TCP (RFC 1035 §4.2, RFC 7766) on node's sockets. Every packet goes through
- * `answer`, which never throws: a bug becomes SERVFAIL and a metric, never a crash or a log
+ * `respondToPacket`, which never throws: a bug becomes SERVFAIL and a metric, never a crash or a log
  * line per packet.
  */
 export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
   const { host, responder, metrics } = options;
   const counters = metrics.dnsCounters();
-  const answer = (packet: Buffer, transport: Transport): Buffer | undefined => {
-    let outcome: Outcome;
+  const respondToPacket = (packet: Buffer, transport: Transport): Buffer | undefined => {
+    let reply: DnsReply;
     try {
-      outcome = responder.respond(packet, transport);
+      reply = responder.respond(packet, transport);
     } catch (error) {
       counters.failed(transport);
       options.log.debug({ err: error }, 'DNS answer failed');
-      outcome = { response: serverFailure(packet), rcode: RCODE.SERVFAIL };
+      reply = { response: serverFailure(packet), rcode: RCODE.SERVFAIL };
     }
-    if (!outcome.response) {
+    if (!reply.response) {
       counters.dropped(transport);
       return undefined;
     }
-    counters.answered(transport, outcome.rcode ?? 0, outcome.truncated ?? false);
-    return outcome.response;
+    counters.answered(transport, reply.rcode ?? 0, reply.truncated ?? false);
+    return reply.response;
   };
 
   const connections = new Map<Socket, TcpConnection>();
   const tcp = createServer((socket) => {
-    connections.set(socket, new TcpConnection(socket, answer, options.tcpIdleMs ?? 10_000));
+    connections.set(socket, new TcpConnection(socket, respondToPacket, options.tcpIdleMs ?? 10_000));
     socket.once('close', () => connections.delete(socket));
   });
   tcp.maxConnections = options.tcpMaxConnections ?? 1_000;
@@ -87,7 +87,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       counters.rateLimited();
       return;
     }
-    const response = answer(packet, 'udp');
+    const response = respondToPacket(packet, 'udp');
     if (response) udpSocket.send(response, peer.port, peer.address);
   });
   udpSocket.on('error', (error) => options.log.error({ err: error }, 'DNS UDP socket error'));

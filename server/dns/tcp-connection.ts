@@ -1,10 +1,10 @@
 import type { Socket } from 'node:net';
-import type { Transport } from './responder.js';
+import { TCP_MESSAGE_LIMIT, type Transport } from './responder.js';
 
 /** The largest TCP message plus its 2-byte length: more buffered without a whole message is garbage. */
-const MAX_TCP_MESSAGE = 65_535 + 2;
+const MAX_TCP_MESSAGE = TCP_MESSAGE_LIMIT + 2;
 
-export type AnswerPacket = (packet: Buffer, transport: Transport) => Buffer | undefined;
+export type RespondToPacket = (packet: Buffer, transport: Transport) => Buffer | undefined;
 
 /**
  * One DNS-over-TCP connection (RFC 1035 §4.2.2, RFC 7766): length-prefixed queries answered in
@@ -20,7 +20,7 @@ export class TcpConnection {
 
   constructor(
     private readonly socket: Socket,
-    private readonly answer: AnswerPacket,
+    private readonly respondToPacket: RespondToPacket,
     idleMs: number,
   ) {
     socket.setNoDelay(true);
@@ -44,22 +44,22 @@ export class TcpConnection {
   private receive(chunk: Buffer): void {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     // A chunk read just before the pause took effect only waits with the rest.
-    if (!this.waitingForDrain) this.answerPending();
+    if (!this.waitingForDrain) this.respondToPending();
     else if (this.pending.length > 2 * MAX_TCP_MESSAGE + this.socket.readableHighWaterMark) this.socket.destroy();
   }
 
   private drained(): void {
     if (!this.waitingForDrain) return;
     this.waitingForDrain = false;
-    this.answerPending();
+    this.respondToPending();
     if (!this.waitingForDrain) this.socket.resume();
   }
 
-  private answerPending(): void {
+  private respondToPending(): void {
     while (this.pending.length >= 2) {
       const length = this.pending.readUInt16BE(0);
       if (this.pending.length < 2 + length) break;
-      const response = this.answer(this.pending.subarray(2, 2 + length), 'tcp');
+      const response = this.respondToPacket(this.pending.subarray(2, 2 + length), 'tcp');
       this.pending = this.pending.subarray(2 + length);
       if (!response) continue;
       const framed = Buffer.allocUnsafe(2 + response.length);
