@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { Acl } from './acl/acl.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, systemClock } from '../contract/clock.js';
+import { ListenError } from '../contract/listen-error.js';
 import type { ServerConfig } from './config.js';
 import { Responder } from './dns/responder.js';
 import { ZoneRecords } from './dns/records.js';
@@ -134,19 +135,4 @@ function dnsResponder(config: ServerConfig, registry: Registry): Responder {
     serial: () => registry.catalogIndex(),
     nameserverAddress: config.bind,
   });
-}
-
-export class ListenError extends Error {
-  constructor(listener: string, host: string, port: number, cause: unknown) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'EADDRINUSE'
-        ? 'address already in use'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EADDRNOTAVAIL'
-            ? 'address not available on this machine'
-            : (cause as Error).message;
-    super(`cannot listen for ${listener} on ${host.includes(':') ? `[${host}]` : host}:${port}: ${reason}`, { cause });
-  }
 }

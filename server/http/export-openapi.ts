@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { version } from '../beacon.js';
 import { Metrics } from '../metrics/metrics.js';
 import { Registry } from '../registry/registry.js';
-import { systemClock } from '../clock.js';
+import { systemClock } from '../../contract/clock.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { buildApp } from './app.js';
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../contract/clock.js';
 import type { InstanceRecord, Store, StoreChange } from '../store/store.js';
 import { ChangeIndex, type WaitOutcome } from './change-index.js';
 import { DeadlineQueue } from './deadline-queue.js';
@@ -13,7 +13,7 @@ import type {
   InstanceRegistration,
   MaintenanceChange,
   ServiceSummary,
-} from './instance.js';
+} from '../../contract/instance.js';
 
 /** Counters for metrics; the core stays free of any metrics library. */
 export interface RegistryEvents {
