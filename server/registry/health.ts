@@ -1,4 +1,4 @@
-import type { InstanceRecord } from '../store/store.js';
+import type { InstanceRecord } from './instance-record.js';
 import type { HealthStatus, Instance } from '../../contract/instance.js';
 import { isoTime } from './iso-time.js';
 

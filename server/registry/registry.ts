@@ -1,5 +1,6 @@
 import type { Clock } from '../../contract/clock.js';
-import type { InstanceRecord, Store, StoreChange } from '../store/store.js';
+import type { InstanceRecord } from './instance-record.js';
+import type { Store, StoreChange } from '../store/store.js';
 import { ChangeIndex, type WaitOutcome } from './change-index.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { LivenessBacklog } from './liveness-backlog.js';
