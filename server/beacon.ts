@@ -14,6 +14,7 @@ import { Metrics } from './metrics/metrics.js';
 import { packageRoot } from './paths.js';
 import { Registry } from './registry/registry.js';
 import { DEFAULT_SELF_PRESERVATION } from './registry/self-preservation.js';
+import { MemoryStore } from './store/memory/memory-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
 export interface Beacon {
@@ -114,6 +115,15 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
         app.log.info('stopped: listeners closed, heartbeat times written, database closed');
       })()),
   };
+}
+
+/**
+ * The HTTP app over an empty registry kept only in memory: no database, no listener, no
+ * housekeeping. `npm run openapi` reads the document the server serves from it.
+ */
+export function buildMemoryApp(): Promise<FastifyInstance> {
+  const registry = new Registry({ store: new MemoryStore(), clock: systemClock });
+  return buildApp({ registry, metrics: new Metrics(), logLevel: false, version });
 }
 
 /** The token checker for --acl; refuses to start when nobody could ever administer tokens. */
