@@ -4,6 +4,7 @@ WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin bin
+COPY contract contract
 COPY server server
 COPY clients clients
 # tsconfig.json compiles the tests and benchmarks too: they are built here and never reach the runtime image.
@@ -12,16 +13,17 @@ COPY bench bench
 COPY migrations migrations
 RUN npm ci && npm prune --omit=dev
 
-# Runtime stage: the compiled server and clients (`beacon server`, `proxy`, `demo-service`),
-# production dependencies, the migrations the store applies at start; run as the non-root `node` user.
-# Files under server/ or clients/ that tsc does not emit (assets read at runtime) need a COPY line
-# of their own here; test/deploy/compose.test.ts checks that none is missed.
+# Runtime stage: the compiled server and clients (`beacon server`, `proxy`, `demo-service`) and the
+# contract both import, production dependencies, the migrations the store applies at start; run as
+# the non-root `node` user. Files under contract/, server/ or clients/ that tsc does not emit (assets
+# read at runtime) need a COPY line of their own here; test/deploy/compose.test.ts checks that none is missed.
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production BEACON_BIND=0.0.0.0 BEACON_DB=/data/beacon.db
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/bin bin
+COPY --from=build /app/dist/contract dist/contract
 COPY --from=build /app/dist/server dist/server
 COPY --from=build /app/dist/clients dist/clients
 COPY --from=build /app/migrations migrations

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ManualClock } from '../server/clock.js';
-import { InstanceRegistration } from '../server/registry/instance.js';
+import { ManualClock } from '../contract/clock.js';
+import { InstanceRegistration } from '../contract/instance.js';
 import { Registry } from '../server/registry/registry.js';
 import { SqliteStore } from '../server/store/sqlite/sqlite-store.js';
 import { type Fleet, instanceName, REGISTRATION } from './support/fleet.js';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { Acl } from './acl/acl.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, systemClock } from '../contract/clock.js';
+import { ListenError } from '../contract/listen-error.js';
 import type { ServerConfig } from './config.js';
 import { Responder } from './dns/responder.js';
 import { ZoneRecords } from './dns/records.js';
@@ -13,6 +14,7 @@ import { Metrics } from './metrics/metrics.js';
 import { packageRoot } from './paths.js';
 import { Registry } from './registry/registry.js';
 import { DEFAULT_SELF_PRESERVATION } from './registry/self-preservation.js';
+import { MemoryStore } from './store/memory/memory-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
 export interface Beacon {
@@ -115,6 +117,15 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
   };
 }
 
+/**
+ * The HTTP app over an empty registry kept only in memory: no database, no listener, no
+ * housekeeping. `npm run openapi` reads the document the server serves from it.
+ */
+export function buildMemoryApp(): Promise<FastifyInstance> {
+  const registry = new Registry({ store: new MemoryStore(), clock: systemClock });
+  return buildApp({ registry, metrics: new Metrics(), logLevel: false, version });
+}
+
 /** The token checker for --acl; refuses to start when nobody could ever administer tokens. */
 function openAcl(store: SqliteStore, clock: Clock, bootstrapSecret: string): Acl {
   const acl = new Acl(store, clock, bootstrapSecret || undefined);
@@ -134,19 +145,4 @@ function dnsResponder(config: ServerConfig, registry: Registry): Responder {
     serial: () => registry.catalogIndex(),
     nameserverAddress: config.bind,
   });
-}
-
-export class ListenError extends Error {
-  constructor(listener: string, host: string, port: number, cause: unknown) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'EADDRINUSE'
-        ? 'address already in use'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EADDRNOTAVAIL'
-            ? 'address not available on this machine'
-            : (cause as Error).message;
-    super(`cannot listen for ${listener} on ${host.includes(':') ? `[${host}]` : host}:${port}: ${reason}`, { cause });
-  }
 }

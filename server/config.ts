@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { durationMs } from './duration.js';
-import { ConfigError, domainFlag, envName, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, switchFlag, usage } from './command-line.js';
+import { durationMs } from '../contract/duration.js';
+import { ConfigError, domainFlag, envName, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, switchFlag, usage } from '../contract/command-line.js';
 
 export { ConfigError, envName };
 

@@ -1,8 +1,8 @@
 import { startBeacon } from './beacon.js';
-import { runCommand } from './command.js';
+import { runCommand } from '../contract/command.js';
 import { parseServerConfig, serverUsage } from './config.js';
 
-/** `beacon server`: the registry, until SIGTERM/SIGINT (exit codes: server/command.ts). */
+/** `beacon server`: the registry, until SIGTERM/SIGINT (exit codes: contract/command.ts). */
 export function main(argv: string[]): Promise<void> {
   return runCommand('server', argv, {
     parse: parseServerConfig,

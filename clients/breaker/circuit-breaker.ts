@@ -1,4 +1,4 @@
-import type { Clock } from '../../server/clock.js';
+import type { Clock } from '../../contract/clock.js';
 import { Backoff, type BackoffOptions } from '../backoff.js';
 import { FailureWindow, type FailureRateOptions } from './failure-window.js';
 

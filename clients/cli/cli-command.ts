@@ -12,9 +12,9 @@ import {
   switchFlag,
   tokenFlag,
   usage,
-} from '../../server/command-line.js';
-import { durationMs } from '../../server/duration.js';
-import { InstanceId, ServiceName } from '../../server/registry/instance.js';
+} from '../../contract/command-line.js';
+import { durationMs } from '../../contract/duration.js';
+import { InstanceId, ServiceName } from '../../contract/instance.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import { EXIT, type ExitCode, exitCodeOf } from './exit-codes.js';
 

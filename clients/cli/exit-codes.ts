@@ -1,4 +1,4 @@
-import { ConfigError } from '../../server/command-line.js';
+import { ConfigError } from '../../contract/command-line.js';
 import { DnsLookupError } from '../dns/dns-exchange.js';
 import { RegistryClientError } from '../registry/errors.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { FlagTable } from '../../server/command-line.js';
-import { CheckStatus, Heartbeat } from '../../server/registry/instance.js';
+import type { FlagTable } from '../../contract/command-line.js';
+import { CheckStatus, Heartbeat } from '../../contract/instance.js';
 import { checkBody, type CliCommand, instanceOperands, registryFlags, runCliCommand, withRegistry } from './cli-command.js';
 import { describeInstance, json } from './output.js';
 

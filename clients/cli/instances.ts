@@ -1,5 +1,5 @@
-import { checkedFlag, type FlagTable, switchFlag } from '../../server/command-line.js';
-import { ServiceName, Tag } from '../../server/registry/instance.js';
+import { checkedFlag, type FlagTable, switchFlag } from '../../contract/command-line.js';
+import { ServiceName, Tag } from '../../contract/instance.js';
 import { type CliCommand, registryFlags, runCliCommand, withRegistry } from './cli-command.js';
 import { age, json, table } from './output.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, type FlagTable, switchFlag } from '../../server/command-line.js';
-import { MaintenanceChange } from '../../server/registry/instance.js';
+import { ConfigError, type FlagTable, switchFlag } from '../../contract/command-line.js';
+import { MaintenanceChange } from '../../contract/instance.js';
 import { checkBody, type CliCommand, instanceOperands, registryFlags, runCliCommand, withRegistry } from './cli-command.js';
 import { describeInstance, json } from './output.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, type FlagTable } from '../../server/command-line.js';
-import { InstanceRegistration } from '../../server/registry/instance.js';
+import { ConfigError, type FlagTable } from '../../contract/command-line.js';
+import { InstanceRegistration } from '../../contract/instance.js';
 import { checkBody, type CliCommand, instanceOperands, registryFlags, optionalWholeNumberFlag, runCliCommand, wholeNumberFlag, withRegistry } from './cli-command.js';
 import { describeInstance, json } from './output.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { checkedFlag, domainFlag, type FlagTable, hostPortFlag } from '../../server/command-line.js';
-import { ServiceName, Tag } from '../../server/registry/instance.js';
+import { checkedFlag, domainFlag, type FlagTable, hostPortFlag } from '../../contract/command-line.js';
+import { ServiceName, Tag } from '../../contract/instance.js';
 import { DnsExchange, DnsLookupError } from '../dns/dns-exchange.js';
 import { SrvResolver } from '../dns/srv-resolver.js';
 import { type CliCommand, runCliCommand } from './cli-command.js';

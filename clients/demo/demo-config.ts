@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from '../../server/command-line.js';
+import { ConfigError, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from '../../contract/command-line.js';
 
 /** The three instances `npm run demo` starts: web-1..3 on base-port, +1, +2. Weights 1:2:3 make the balancing visible. */
 export const DEMO_INSTANCES = [

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { checkedFlag, ConfigError, type FlagTable, hostPortFlag, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from '../../server/command-line.js';
-import { InstanceId, LIMITS, ServiceName, Tag } from '../../server/registry/instance.js';
+import { checkedFlag, ConfigError, type FlagTable, hostPortFlag, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from '../../contract/command-line.js';
+import { InstanceId, LIMITS, ServiceName, Tag } from '../../contract/instance.js';
 import type { ListenAddress } from '../proxy/proxy-config.js';
 
 export { ConfigError };

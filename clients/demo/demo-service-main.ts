@@ -1,10 +1,10 @@
-import { runCommand } from '../../server/command.js';
+import { runCommand } from '../../contract/command.js';
 import { demoServiceUsage, parseDemoServiceConfig } from './demo-service-config.js';
 import { startDemoService } from './demo-service.js';
 
 /**
  * `beacon demo-service`: answers HTTP and stays registered until SIGTERM/SIGINT, then
- * deregisters and exits 0 (exit codes: server/command.ts). A registration the registry
+ * deregisters and exits 0 (exit codes: contract/command.ts). A registration the registry
  * refuses (a 4xx: a bad token, a full registry) stops it with exit code 1.
  */
 export function main(argv: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../server/command-line.js';
+import { ConfigError } from '../../contract/command-line.js';
 import { ChildCommand, levelNumber } from './child-command.js';
 import { type DemoConfig, demoUsage, parseDemoConfig } from './demo-config.js';
 import { DemoTopology } from './demo-topology.js';

@@ -1,5 +1,5 @@
-import { type Clock, systemClock } from '../../server/clock.js';
-import { ServiceName, Tag } from '../../server/registry/instance.js';
+import { type Clock, systemClock } from '../../contract/clock.js';
+import { ServiceName, Tag } from '../../contract/instance.js';
 import { DnsExchange, DnsLookupError, type DnsMessage, type DnsRecord } from './dns-exchange.js';
 import { pickByPriorityAndWeight } from './srv-selection.js';
 

@@ -1,4 +1,4 @@
-import { weightedOrder } from '../../server/dns/weighted-order.js';
+import { weightedOrder } from '../../contract/weighted-order.js';
 
 /**
  * RFC 2782's target selection: only the lowest priority is eligible; within it, a target is

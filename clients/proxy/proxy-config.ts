@@ -11,9 +11,9 @@ import {
   registryFlag,
   tokenFlag,
   usage,
-} from '../../server/command-line.js';
-import { durationMs } from '../../server/duration.js';
-import { ServiceName, Tag } from '../../server/registry/instance.js';
+} from '../../contract/command-line.js';
+import { durationMs } from '../../contract/duration.js';
+import { ServiceName, Tag } from '../../contract/instance.js';
 import { POLICY_NAMES, type PolicyName } from '../balancing/policy.js';
 import type { BreakerOptions } from '../breaker/circuit-breaker.js';
 

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { tallied, talliedNumber } from '../../server/metrics/tallied-counter.js';
-import { TalliedHistogram } from '../../server/metrics/tallied-histogram.js';
+import { tallied, talliedNumber } from '../../contract/tallied-counter.js';
+import { TalliedHistogram } from '../../contract/tallied-histogram.js';
 import type { BreakerState, BreakerTransition } from '../breaker/circuit-breaker.js';
 import type { Outcome, Upstream, UpstreamPool, UpstreamPoolHooks } from '../upstream/upstream-pool.js';
 
@@ -13,7 +13,7 @@ export interface ProxyGauges {
 
 /**
  * The proxy's Prometheus metrics, in a registry of their own. Per-request counts are plain
- * numbers handed to prom-client at scrape time (see server/metrics/tallied-counter.ts), so the
+ * numbers handed to prom-client at scrape time (see contract/tallied-counter.ts), so the
  * request path never hashes labels.
  */
 export class ProxyMetrics {

@@ -2,8 +2,8 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { AddressInfo, Server } from 'node:net';
 import { createServer as createTcpServer } from 'node:net';
 import pino, { type Logger } from 'pino';
-import { ListenError } from '../../server/beacon.js';
-import type { Instance } from '../../server/registry/instance.js';
+import { ListenError } from '../../contract/listen-error.js';
+import type { Instance } from '../../contract/instance.js';
 import { createPolicy } from '../balancing/policy.js';
 import { InstanceWatcher } from '../registry/instance-watcher.js';
 import { type Upstream, UpstreamPool, type UpstreamPoolHooks } from '../upstream/upstream-pool.js';

@@ -1,4 +1,4 @@
-import type { Instance } from '../../server/registry/instance.js';
+import type { Instance } from '../../contract/instance.js';
 
 /**
  * Whether two answers describe the same instance set for a caller that routes to them. The

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
-import { type Instance, ServiceName, Tag } from '../../server/registry/instance.js';
+import { type Instance, ServiceName, Tag } from '../../contract/instance.js';
 import { Backoff, type BackoffOptions } from '../backoff.js';
 import { asClientError, parseOption, RegistryClientError } from './errors.js';
 import { sameInstances } from './instance-set.js';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Heartbeat, Instance, InstanceRegistration, MaintenanceChange, ServiceSummary } from '../../server/registry/instance.js';
+import type { Heartbeat, Instance, InstanceRegistration, MaintenanceChange, ServiceSummary } from '../../contract/instance.js';
 import type { paths } from './openapi-types.js';
 
 /**

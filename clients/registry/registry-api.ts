@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import { z } from 'zod';
-import { Instance, ServiceSummary } from '../../server/registry/instance.js';
+import { Instance, ServiceSummary } from '../../contract/instance.js';
 import { RegistryClientError } from './errors.js';
 import type { ApiHeartbeat, ApiInstance, ApiMaintenanceChange, ApiRegistration, ApiServiceSummary } from './openapi-contract.js';
 

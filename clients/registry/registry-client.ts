@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
-import { type CheckStatus, Heartbeat, type Instance, InstanceId, InstanceRegistration, ServiceName } from '../../server/registry/instance.js';
+import { type CheckStatus, Heartbeat, type Instance, InstanceId, InstanceRegistration, ServiceName } from '../../contract/instance.js';
 import { Backoff, type BackoffOptions } from '../backoff.js';
 import { asClientError, parseOption, RegistryClientError } from './errors.js';
 import { RegistryApi } from './registry-api.js';

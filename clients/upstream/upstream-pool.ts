@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../../server/clock.js';
+import { type Clock, systemClock } from '../../contract/clock.js';
 import type { Endpoint } from '../balancing/endpoint.js';
 import type { BalancingPolicy } from '../balancing/policy.js';
 import { type BreakerOptions, type BreakerPermit, type BreakerTransition, CircuitBreaker, DEFAULT_BREAKER_OPTIONS } from '../breaker/circuit-breaker.js';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../contract/clock.js';
 import type { TokenRecord, TokenStore } from '../store/store.js';
 import type { CreatedToken, Token, TokenCreation } from './token.js';
 

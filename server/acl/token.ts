@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ServiceName } from '../registry/instance.js';
+import { ServiceName } from '../../contract/instance.js';
 
 /**
  * ACL vocabulary as zod schemas, for validation, types and the OpenAPI document alike.

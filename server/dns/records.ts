@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Registry } from '../registry/registry.js';
 import { statusOf } from '../registry/health.js';
-import type { InstanceRecord } from '../store/store.js';
+import type { InstanceRecord } from '../registry/instance-record.js';
 import { CLASS_IN, encodeName, TYPE } from './message.js';
 import { addressTarget, ipv4Bytes, ipv6Bytes, type Zone } from './zone.js';
 

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { BADVERS, CLASS_ANY, CLASS_IN, encodeName, type Edns, HEADER_LENGTH, parseQuery, type Question, RCODE, TYPE } from './message.js';
 import { MessageWriter } from './message-writer.js';
 import { resourceTail, SRV_TARGET_OFFSET, type ZoneRecords } from './records.js';
-import { weightedOrder } from './weighted-order.js';
+import { weightedOrder } from '../../contract/weighted-order.js';
 import type { Zone, ZoneName } from './zone.js';
 
 export type Transport = 'udp' | 'tcp';

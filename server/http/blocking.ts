@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { durationMs } from '../duration.js';
+import { durationMs } from '../../contract/duration.js';
 import type { WaitOutcome } from '../registry/change-index.js';
 
 /**

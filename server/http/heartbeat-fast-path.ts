@@ -4,7 +4,7 @@ import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
 import type { Acl } from '../acl/acl.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { type LiveInstance, toView } from '../registry/health.js';
-import { DNS_LABEL, Instance, INSTANCE_ID_MAX_LENGTH, INSTANCE_ID_PATTERN } from '../registry/instance.js';
+import { DNS_LABEL, Instance, INSTANCE_ID_MAX_LENGTH, INSTANCE_ID_PATTERN } from '../../contract/instance.js';
 import { isoTime } from '../registry/iso-time.js';
 import type { Registry } from '../registry/registry.js';
 import { secretOf } from './access.js';

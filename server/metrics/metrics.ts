@@ -1,8 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry as MetricsRegistry } from 'prom-client';
-import type { HealthStatus } from '../registry/instance.js';
+import type { HealthStatus } from '../../contract/instance.js';
 import type { RegistryEvents } from '../registry/registry.js';
-import { tallied, talliedNumber } from './tallied-counter.js';
-import { TalliedHistogram } from './tallied-histogram.js';
+import { tallied, talliedNumber } from '../../contract/tallied-counter.js';
+import { TalliedHistogram } from '../../contract/tallied-histogram.js';
 
 const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' };
 

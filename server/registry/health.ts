@@ -1,5 +1,5 @@
-import type { InstanceRecord } from '../store/store.js';
-import type { HealthStatus, Instance } from './instance.js';
+import type { InstanceRecord } from './instance-record.js';
+import type { HealthStatus, Instance } from '../../contract/instance.js';
 import { isoTime } from './iso-time.js';
 
 /**

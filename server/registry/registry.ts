@@ -1,5 +1,6 @@
-import type { Clock } from '../clock.js';
-import type { InstanceRecord, Store, StoreChange } from '../store/store.js';
+import type { Clock } from '../../contract/clock.js';
+import type { InstanceRecord } from './instance-record.js';
+import type { Store, StoreChange } from '../store/store.js';
 import { ChangeIndex, type WaitOutcome } from './change-index.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { LivenessBacklog } from './liveness-backlog.js';
@@ -13,7 +14,7 @@ import type {
   InstanceRegistration,
   MaintenanceChange,
   ServiceSummary,
-} from './instance.js';
+} from '../../contract/instance.js';
 
 /** Counters for metrics; the core stays free of any metrics library. */
 export interface RegistryEvents {

@@ -1,32 +1,13 @@
+import type { InstanceRecord } from '../registry/instance-record.js';
+
 /**
  * The registry's persistence boundary. The core keeps every instance in memory and calls the
  * store only to make changes durable and to load them at start, so a second backend (etcd,
- * say) is a new folder implementing this interface.
+ * say) is a new folder implementing this interface. It persists what the core defines
+ * (InstanceRecord, in server/registry/instance-record.ts) and knows nothing of HTTP or DNS.
  *
  * Times are milliseconds since the Unix epoch.
  */
-export interface InstanceRecord {
-  service: string;
-  id: string;
-  address: string;
-  port: number;
-  weight: number;
-  tags: string[];
-  meta: Record<string, string>;
-  ttlMs: number;
-  deregisterAfterMs: number;
-  /** Last status a heartbeat reported (or passing after registration). */
-  checkStatus: 'passing' | 'warning' | 'critical';
-  output: string;
-  maintenance: boolean;
-  maintenanceReason: string | null;
-  /** True once the TTL ran out without a heartbeat: the instance is critical until one arrives. */
-  expired: boolean;
-  /** When the instance last turned critical (by report or expiry); null while it is not. */
-  criticalSince: number | null;
-  registeredAt: number;
-  lastHeartbeatAt: number;
-}
 
 /** The liveness part of an instance: refreshed by every heartbeat, persisted lazily. */
 export interface LivenessRecord {

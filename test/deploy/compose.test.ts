@@ -146,8 +146,14 @@ describe('Dockerfile', () => {
     assert.match(runtime, /^ENTRYPOINT\s+\["node",\s*"bin\/beacon\.js"\]/m);
   });
 
-  it('copies everything the runtime needs: bin, the compiled server and clients, migrations, production dependencies', () => {
-    for (const path of ['package.json', 'bin/beacon.js', 'dist/server/main.js', 'dist/clients/proxy/main.js', 'migrations', 'node_modules']) {
+  it('builds every folder tsconfig.json compiles: the build stage copies each into the image', () => {
+    const include = (JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { include: string[] }).include;
+    const copiedIntoBuild = [...stages[0]!.matchAll(/^COPY\s+(\S+)\s+\S+\s*$/gm)].map((match) => match[1]!.replace(/\/$/, ''));
+    for (const folder of include) assert.ok(copiedIntoBuild.includes(folder), `the build stage copies ${folder}/ (copied: ${copiedIntoBuild.join(', ')})`);
+  });
+
+  it('copies everything the runtime needs: bin, the compiled contract, server and clients, migrations, production dependencies', () => {
+    for (const path of ['package.json', 'bin/beacon.js', 'dist/contract/instance.js', 'dist/server/main.js', 'dist/clients/proxy/main.js', 'migrations', 'node_modules']) {
       assert.ok(covers(path), `${path} reaches the runtime image (copied: ${copied.join(', ')})`);
     }
   });
@@ -162,9 +168,9 @@ describe('Dockerfile', () => {
     for (const path of ['dist/test/e2e/demo.test.js', 'dist/bench/run.js', 'test', 'bench']) assert.ok(!covers(path), `${path} stays in the build stage`);
   });
 
-  it('copies the files under server/ and clients/ that tsc does not emit (assets read at runtime)', () => {
-    const assets = filesUnder(join(root, 'server'))
-      .concat(filesUnder(join(root, 'clients')))
+  it('copies the files under contract/, server/ and clients/ that tsc does not emit (assets read at runtime)', () => {
+    const assets = ['contract', 'server', 'clients']
+      .flatMap((folder) => filesUnder(join(root, folder)))
       .map((file) => relative(root, file).split('\\').join('/'))
       .filter((file) => !file.endsWith('.ts') && !file.endsWith('README.md'));
     for (const asset of assets) assert.ok(covers(asset), `${asset} is not copied into the runtime image`);

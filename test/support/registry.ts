@@ -1,6 +1,6 @@
-import { ManualClock } from '../../server/clock.js';
+import { ManualClock } from '../../contract/clock.js';
 import { Registry, type RegistryOptions } from '../../server/registry/registry.js';
-import { InstanceRegistration } from '../../server/registry/instance.js';
+import { InstanceRegistration } from '../../contract/instance.js';
 import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
 
 /** A registry on a real (in-memory or file) SQLite store, driven by a manual clock. */

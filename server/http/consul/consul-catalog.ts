@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { InstanceRecord } from '../../store/store.js';
+import type { InstanceRecord } from '../../registry/instance-record.js';
 import type { CatalogService, ConsulCheckStatus, ServiceEntry } from './consul-shapes.js';
 
 /**

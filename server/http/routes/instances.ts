@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { Heartbeat, Instance, InstanceId, InstanceRegistration, MaintenanceChange, ServiceName } from '../../registry/instance.js';
+import { Heartbeat, Instance, InstanceId, InstanceRegistration, MaintenanceChange, ServiceName } from '../../../contract/instance.js';
 import { ErrorBody } from '../errors.js';
 
 const InstancePath = z.object({ service: ServiceName, id: InstanceId });

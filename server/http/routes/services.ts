@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { HealthStatus, Instance, InstanceId, ServiceName, ServiceSummary, Tag } from '../../registry/instance.js';
+import { HealthStatus, Instance, InstanceId, ServiceName, ServiceSummary, Tag } from '../../../contract/instance.js';
 import { BlockingQuery, INDEX_HEADER, waitIfAsked } from '../blocking.js';
 import { ErrorBody } from '../errors.js';
 

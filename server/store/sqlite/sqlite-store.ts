@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
-import type { InstanceRecord, LivenessRecord, Store, StoreChange, StoredState, TokenRecord, TokenStore } from '../store.js';
+import type { InstanceRecord } from '../../registry/instance-record.js';
+import type { LivenessRecord, Store, StoreChange, StoredState, TokenRecord, TokenStore } from '../store.js';
 import { migrate, readMigrations } from './migrate.js';
 
 export type Synchronous = 'normal' | 'full';

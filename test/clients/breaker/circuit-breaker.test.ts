@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type BreakerOptions, type BreakerTransition, CircuitBreaker } from '../../../clients/breaker/circuit-breaker.js';
-import { ManualClock } from '../../../server/clock.js';
+import { ManualClock } from '../../../contract/clock.js';
 
 const OPTIONS: BreakerOptions = {
   consecutiveFailures: 3,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SrvResolver } from '../../../clients/dns/srv-resolver.js';
-import { ManualClock } from '../../../server/clock.js';
+import { ManualClock } from '../../../contract/clock.js';
 import { parse, queryPacket, udpExchange } from '../../support/dns.js';
 import { suiteRegistry } from '../../support/suite-registry.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sameInstances } from '../../../clients/registry/instance-set.js';
-import type { Instance } from '../../../server/registry/instance.js';
+import type { Instance } from '../../../contract/instance.js';
 
 const instance = (overrides: Partial<Instance> = {}): Instance => ({
   service: 'web',

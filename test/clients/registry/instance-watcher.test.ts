@@ -5,7 +5,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegistryClientError } from '../../../clients/registry/errors.js';
 import { InstanceWatcher, type InstanceWatcherOptions } from '../../../clients/registry/instance-watcher.js';
-import type { Instance } from '../../../server/registry/instance.js';
+import type { Instance } from '../../../contract/instance.js';
 import { type Backend, type BackendHandler, startBackend } from '../../support/backends.js';
 import { nextEvent } from '../../support/events.js';
 import { client } from '../../support/http.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegistryClientError } from '../../../clients/registry/errors.js';
-import type { Instance } from '../../../server/registry/instance.js';
+import type { Instance } from '../../../contract/instance.js';
 import { nextEvent } from '../../support/events.js';
 import { client } from '../../support/http.js';
 import { freePort } from '../../support/ports.js';

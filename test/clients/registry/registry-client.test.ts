@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RegistryClientError } from '../../../clients/registry/errors.js';
-import type { Instance } from '../../../server/registry/instance.js';
+import type { Instance } from '../../../contract/instance.js';
 import { client } from '../../support/http.js';
 import { newRegistryClient } from '../../support/registry-client.js';
 import { suiteRegistry } from '../../support/suite-registry.js';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createPolicy } from '../../../clients/balancing/policy.js';
 import type { BreakerTransition } from '../../../clients/breaker/circuit-breaker.js';
 import { type Upstream, UpstreamPool, type UpstreamPoolOptions } from '../../../clients/upstream/upstream-pool.js';
-import { ManualClock } from '../../../server/clock.js';
+import { ManualClock } from '../../../contract/clock.js';
 
 function addresses(count: number, weight = 1) {
   return Array.from({ length: count }, (_, i) => ({ id: `i-${i}`, address: `10.0.0.${i + 1}`, port: 8080, weight }));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Acl, BOOTSTRAP_TOKEN_ID } from '../../../server/acl/acl.js';
-import { ManualClock } from '../../../server/clock.js';
+import { ManualClock } from '../../../contract/clock.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 
 function acl(bootstrap?: string) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encodeName } from '../../../server/dns/message.js';
-import { weightedOrder } from '../../../server/dns/weighted-order.js';
+import { weightedOrder } from '../../../contract/weighted-order.js';
 import { addressLabel, ipv6Bytes, Zone } from '../../../server/dns/zone.js';
 
 describe('zone names', () => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { Acl } from '../../../server/acl/acl.js';
-import { ManualClock } from '../../../server/clock.js';
+import { ManualClock } from '../../../contract/clock.js';
 import { buildApp } from '../../../server/http/app.js';
 import { Metrics } from '../../../server/metrics/metrics.js';
 import { Registry } from '../../../server/registry/registry.js';

@@ -5,12 +5,12 @@ import { connect } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { Acl } from '../../../server/acl/acl.js';
-import { ManualClock } from '../../../server/clock.js';
+import { ManualClock } from '../../../contract/clock.js';
 import { buildApp, type AppOptions } from '../../../server/http/app.js';
 import { HEARTBEAT_ROUTE, heartbeatAnswers, heartbeatPath } from '../../../server/http/heartbeat-fast-path.js';
 import { responseSerializerCompiler } from '../../../server/http/validation.js';
 import { Metrics } from '../../../server/metrics/metrics.js';
-import { Instance, InstanceId, ServiceName } from '../../../server/registry/instance.js';
+import { Instance, InstanceId, ServiceName } from '../../../contract/instance.js';
 import { registration, registryWithClock } from '../../support/registry.js';
 
 interface RawAnswer {

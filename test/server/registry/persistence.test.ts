@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ManualClock } from '../../../server/clock.js';
+import { ManualClock } from '../../../contract/clock.js';
 import { Registry } from '../../../server/registry/registry.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 import { registration } from '../../support/registry.js';

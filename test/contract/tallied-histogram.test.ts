@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
-import { TalliedHistogram } from '../../../server/metrics/tallied-histogram.js';
+import { TalliedHistogram } from '../../contract/tallied-histogram.js';
 
 function scrape(histogram: TalliedHistogram<string>): Promise<string> {
   const registry = new Registry();

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { checkedFlag, ConfigError, type FlagTable, parseCommandLine, switchFlag, usage } from '../../server/command-line.js';
-import { ServiceName, Tag } from '../../server/registry/instance.js';
+import { checkedFlag, ConfigError, type FlagTable, parseCommandLine, switchFlag, usage } from '../../contract/command-line.js';
+import { ServiceName, Tag } from '../../contract/instance.js';
 
 const flags = {
   registry: { default: 'http://127.0.0.1:8500', help: 'the registry', schema: z.string() },

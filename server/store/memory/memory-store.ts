@@ -1,0 +1,38 @@
+import type { InstanceRecord } from '../../registry/instance-record.js';
+import type { LivenessRecord, Store, StoreChange, StoredState } from '../store.js';
+
+/**
+ * A store that keeps its state in this process and nowhere else: nothing survives a restart.
+ * For a registry nobody depends on, such as the one `npm run openapi` builds the app around to
+ * read its document, so that opening no database is the design, not an accident of `:memory:`.
+ */
+export class MemoryStore implements Store {
+  private readonly instances = new Map<string, InstanceRecord>();
+  private lastIndex = 0;
+
+  load(): StoredState {
+    return { instances: [...this.instances.values()].map((instance) => ({ ...instance })), lastIndex: this.lastIndex };
+  }
+
+  apply(changes: readonly StoreChange[], lastIndex: number): void {
+    for (const change of changes) {
+      if (change.kind === 'put') this.instances.set(key(change.instance.service, change.instance.id), { ...change.instance });
+      else this.instances.delete(key(change.service, change.id));
+    }
+    this.lastIndex = lastIndex;
+  }
+
+  saveLiveness(rows: readonly LivenessRecord[]): void {
+    for (const row of rows) {
+      const instance = this.instances.get(key(row.service, row.id));
+      if (instance) this.instances.set(key(row.service, row.id), { ...instance, lastHeartbeatAt: row.lastHeartbeatAt, output: row.output });
+    }
+  }
+
+  close(): void {}
+}
+
+/** Neither a service name nor an instance id may contain a space. */
+function key(service: string, id: string): string {
+  return `${service} ${id}`;
+}
