@@ -23,6 +23,6 @@ export { RegistryApi, type InstanceList, type InstanceListQuery, type ListQuery,
 export type { AnswerBody, ApiHeartbeat, ApiInstance, ApiMaintenanceChange, ApiRegistration, ApiServiceSummary, RequestBody } from './registry/openapi-contract.js';
 export type { components, paths } from './registry/openapi-types.js';
 export { deregisterOnSignals, RegistryClient, type RegistryClientOptions } from './registry/registry-client.js';
-export { type Outcome, type Selection, Upstream, type UpstreamAddress, UpstreamPool, type UpstreamPoolHooks, type UpstreamPoolOptions } from './upstream/upstream-pool.js';
+export { type AttemptOutcome, type UpstreamPick, Upstream, type UpstreamAddress, UpstreamPool, type UpstreamPoolHooks, type UpstreamPoolOptions } from './upstream/upstream-pool.js';
 export { startProxy, type RunningProxy } from './proxy/proxy.js';
 export { parseProxyConfig, type ProxyConfig } from './proxy/proxy-config.js';

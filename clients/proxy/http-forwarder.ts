@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { Pool } from 'undici';
-import type { Selection, Upstream, UpstreamPool } from '../upstream/upstream-pool.js';
+import type { UpstreamPick, Upstream, UpstreamPool } from '../upstream/upstream-pool.js';
 import { requestHeaders, responseHeaders } from './forwarded-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { RequestBody } from './request-body.js';
@@ -80,12 +80,12 @@ export class HttpForwarder {
         failure = proxyError(504, `no instance of "${this.options.service}" answered within ${timeoutMs} ms`);
         break;
       }
-      const selection = pool.choose(tried);
-      if (!selection) break;
-      tried.push(selection.upstream);
+      const pick = pool.choose(tried);
+      if (!pick) break;
+      tried.push(pick.upstream);
       if (attempt > 0) metrics.retried();
       const mayRetry = attempt < retries;
-      const result = await this.try(selection, request, response, {
+      const result = await this.try(pick, request, response, {
         headers,
         body: hasBody,
         headersTimeoutMs: Math.min(tryTimeoutMs, remaining),
@@ -98,10 +98,10 @@ export class HttpForwarder {
         return;
       }
       if (result.kind === 'retryable-status') {
-        failure = proxyError(502, `instance ${selection.upstream.id} answered ${result.status}`);
+        failure = proxyError(502, `instance ${pick.upstream.id} answered ${result.status}`);
         continue;
       }
-      failure = describeFailure(result.error, selection.upstream, this.options.service);
+      failure = describeFailure(result.error, pick.upstream, this.options.service);
       const resendable = !hasBody || RequestBody.untouched(request);
       const retryable = resendable && (!result.sent || idempotent);
       if (!retryable || response.headersSent || response.destroyed) break;
@@ -123,13 +123,13 @@ export class HttpForwarder {
   }
 
   private async try(
-    selection: Selection,
+    pick: UpstreamPick,
     request: IncomingMessage,
     response: ServerResponse,
     plan: { headers: string[]; body: boolean; headersTimeoutMs: number; retryableStatus: boolean },
   ): Promise<TryResult> {
     const { pool, metrics } = this.options;
-    const { upstream } = selection;
+    const { upstream } = pick;
     let status = 0;
     let swallowed = false;
     try {
@@ -153,7 +153,7 @@ export class HttpForwarder {
         },
       );
       const outcome = status >= 500 ? 'failure' : 'success';
-      pool.release(selection, outcome);
+      pool.release(pick, outcome);
       metrics.attempted(upstream, outcome);
       return swallowed ? { kind: 'retryable-status', status } : { kind: 'answered' };
     } catch (error) {
@@ -162,7 +162,7 @@ export class HttpForwarder {
       // early, without an error of its own, and undici aborted the upstream request. When the
       // instance broke off instead, undici destroyed our response with the instance's error.
       const outcome = CLIENT_GONE.has(code) && !response.errored ? 'abandoned' : 'failure';
-      pool.release(selection, outcome);
+      pool.release(pick, outcome);
       metrics.attempted(upstream, outcome);
       return { kind: 'failed', error: error as NodeJS.ErrnoException, sent: !NOT_SENT.has(code) };
     }

@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { tallied, talliedNumber } from '../../contract/tallied-counter.js';
 import { TalliedHistogram } from '../../contract/tallied-histogram.js';
 import type { BreakerState, BreakerTransition } from '../breaker/circuit-breaker.js';
-import type { Outcome, Upstream, UpstreamPool, UpstreamPoolHooks } from '../upstream/upstream-pool.js';
+import type { AttemptOutcome, Upstream, UpstreamPool, UpstreamPoolHooks } from '../upstream/upstream-pool.js';
 
 /** What the metrics read from the proxy's parts when scraped. */
 export interface ProxyGauges {
@@ -21,7 +21,7 @@ export class ProxyMetrics {
   /** Keyed by status code (a number) or a word (`aborted`, `connected`, `refused`). */
   private readonly responses = new Map<number | string, number>();
   /** Per instance id, per outcome: kept by id, so an instance that leaves keeps its counts. */
-  private readonly attemptsByInstance = new Map<string, Record<Outcome, number>>();
+  private readonly attemptsByInstance = new Map<string, Record<AttemptOutcome, number>>();
   private readonly transitions = new Map<string, number>();
   private readonly refusals = new Map<string, number>();
   private retryCount = 0;
@@ -111,7 +111,7 @@ export class ProxyMetrics {
     add(this.responses, code);
   }
 
-  attempted(upstream: Upstream, outcome: Outcome): void {
+  attempted(upstream: Upstream, outcome: AttemptOutcome): void {
     let counts = this.attemptsByInstance.get(upstream.id);
     if (!counts) this.attemptsByInstance.set(upstream.id, (counts = { success: 0, failure: 0, abandoned: 0 }));
     counts[outcome] += 1;

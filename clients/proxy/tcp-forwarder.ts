@@ -37,20 +37,20 @@ export class TcpForwarder {
     client.on('error', () => client.destroy());
     const tried: Upstream[] = [];
     for (let attempt = 0; attempt <= retries && !client.destroyed; attempt++) {
-      const selection = pool.choose(tried);
-      if (!selection) break;
-      tried.push(selection.upstream);
+      const pick = pool.choose(tried);
+      if (!pick) break;
+      tried.push(pick.upstream);
       if (attempt > 0) metrics.retried();
-      const upstream = await this.connect(selection.upstream);
+      const upstream = await this.connect(pick.upstream);
       if (!upstream) {
-        pool.release(selection, 'failure');
-        metrics.attempted(selection.upstream, 'failure');
+        pool.release(pick, 'failure');
+        metrics.attempted(pick.upstream, 'failure');
         continue;
       }
-      pool.report(selection, 'success');
-      metrics.attempted(selection.upstream, 'success');
+      pool.report(pick, 'success');
+      metrics.attempted(pick.upstream, 'success');
       metrics.answered('connected');
-      this.join(client, upstream, () => pool.finish(selection));
+      this.join(client, upstream, () => pool.finish(pick));
       return;
     }
     if (tried.length === 0) metrics.unavailable();

@@ -31,14 +31,14 @@ export class Upstream implements Endpoint {
 }
 
 /** A pick: the upstream and the breaker permit its outcome must be reported with. */
-export interface Selection {
+export interface UpstreamPick {
   upstream: Upstream;
   permit: BreakerPermit;
   /** Picked in panic mode: breakers were looked past. */
   panic: boolean;
 }
 
-export type Outcome = 'success' | 'failure' | 'abandoned';
+export type AttemptOutcome = 'success' | 'failure' | 'abandoned';
 
 export interface UpstreamPoolOptions {
   policy: BalancingPolicy<Upstream>;
@@ -135,7 +135,7 @@ export class UpstreamPool {
    * Picks an instance, leaving out those in `tried` (a retry goes elsewhere). Undefined when
    * nothing is left. The caller must report the outcome with `release`.
    */
-  choose(tried: readonly Upstream[] = []): Selection | undefined {
+  choose(tried: readonly Upstream[] = []): UpstreamPick | undefined {
     const all = this.upstreams;
     const candidates = this.candidates;
     candidates.length = 0;
@@ -164,25 +164,25 @@ export class UpstreamPool {
   }
 
   /** Reports how a pick's request ended: its breaker learns from it and the load drops. */
-  release(selection: Selection, outcome: Outcome): void {
-    this.report(selection, outcome);
-    this.finish(selection);
+  release(pick: UpstreamPick, outcome: AttemptOutcome): void {
+    this.report(pick, outcome);
+    this.finish(pick);
   }
 
   /**
    * Tells the pick's breaker how the instance did, while the work may go on (a TCP connection
    * is a success once connected, however long it then stays open). Report once per pick.
    */
-  report(selection: Selection, outcome: Outcome): void {
-    const { breaker } = selection.upstream;
-    if (outcome === 'success') breaker.succeeded(selection.permit);
-    else if (outcome === 'failure') breaker.failed(selection.permit);
-    else breaker.abandoned(selection.permit);
+  report(pick: UpstreamPick, outcome: AttemptOutcome): void {
+    const { breaker } = pick.upstream;
+    if (outcome === 'success') breaker.succeeded(pick.permit);
+    else if (outcome === 'failure') breaker.failed(pick.permit);
+    else breaker.abandoned(pick.permit);
   }
 
   /** The pick's work is over: the instance's load drops. Once per pick. */
-  finish(selection: Selection): void {
-    selection.upstream.active -= 1;
+  finish(pick: UpstreamPick): void {
+    pick.upstream.active -= 1;
   }
 
   /** Instances whose breaker is not closed. */

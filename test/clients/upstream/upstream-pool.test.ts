@@ -30,12 +30,12 @@ function pool(options: Partial<UpstreamPoolOptions> = {}) {
 /** Sends `count` requests to the instance, each failing. */
 function failOn(subject: UpstreamPool, id: string, count: number): void {
   for (let sent = 0; sent < count; ) {
-    const selection = subject.choose()!;
-    if (selection.upstream.id === id) {
-      subject.release(selection, 'failure');
+    const pick = subject.choose()!;
+    if (pick.upstream.id === id) {
+      subject.release(pick, 'failure');
       sent += 1;
     } else {
-      subject.release(selection, 'success');
+      subject.release(pick, 'success');
     }
   }
 }
@@ -58,12 +58,12 @@ describe('UpstreamPool', () => {
     const { subject } = pool();
     subject.update(addresses(1));
 
-    const selection = subject.choose()!;
-    const during = selection.upstream.active;
-    subject.release(selection, 'success');
+    const pick = subject.choose()!;
+    const during = pick.upstream.active;
+    subject.release(pick, 'success');
 
     assert.equal(during, 1);
-    assert.equal(selection.upstream.active, 0);
+    assert.equal(pick.upstream.active, 0);
   });
 
   it('an instance whose breaker is open gets nothing until it half-opens', () => {
@@ -72,15 +72,15 @@ describe('UpstreamPool', () => {
     failOn(subject, 'i-0', 2);
 
     const whileOpen = new Set(Array.from({ length: 20 }, () => {
-      const selection = subject.choose()!;
-      subject.release(selection, 'success');
-      return selection.upstream.id;
+      const pick = subject.choose()!;
+      subject.release(pick, 'success');
+      return pick.upstream.id;
     }));
     clock.advance(1000);
     const probed = Array.from({ length: 8 }, () => {
-      const selection = subject.choose()!;
-      subject.release(selection, 'success');
-      return selection.upstream.id;
+      const pick = subject.choose()!;
+      subject.release(pick, 'success');
+      return pick.upstream.id;
     });
 
     assert.ok(!whileOpen.has('i-0'));
@@ -139,9 +139,9 @@ describe('UpstreamPool', () => {
     failOn(subject, 'i-2', 2);
 
     const picked = new Set(Array.from({ length: 8 }, () => {
-      const selection = subject.choose()!;
-      subject.release(selection, 'success');
-      return selection.upstream.id;
+      const pick = subject.choose()!;
+      subject.release(pick, 'success');
+      return pick.upstream.id;
     }));
 
     assert.equal(beforePanic, false);
