@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { freePort } from './ports.js';
-import { tempDir } from './temp.js';
 
 /**
  * A real etcd cluster on loopback for the cluster tests: N members (3 by default) started from
@@ -87,7 +87,9 @@ export function assertEtcdInstalled(): void {
 export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
   assertEtcdInstalled();
   const size = options.size ?? 3;
-  const root = tempDir({ after }, 'beacon-etcd-');
+  // Not tempDir(t): a cluster outlives the test that started it (a suite shares one, members are
+  // restarted on their data), so its folder goes with the cluster's stop or the file's end.
+  const root = mkdtempSync(join(tmpdir(), 'beacon-etcd-'));
   folders.add(root);
   const token = `beacon-test-${process.pid}-${Date.now()}`;
   const taken = new Set<number>();
