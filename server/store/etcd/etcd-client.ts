@@ -116,7 +116,8 @@ function toKeyValue(kv: IKeyValue): KeyValue {
 
 function toCompare(compare: Compare): ICompare {
   const key = Buffer.from(compare.key);
-  // Enum values as numbers: proto-loader knows the names only in upper case ('MOD', 'EQUAL').
+  // etcd3's proto renames etcd's enums ('Mod', not MOD); a name it does not know is not an
+  // error but compares the default field (VERSION), so only the enum values are used.
   if ('modRevision' in compare) return { key, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: compare.modRevision };
   // A key that does not exist compares as all zeroes (etcd applyCompare), so create_revision > 0
   // is "exists" and = 0 is "absent".

@@ -178,8 +178,7 @@ export class PrefixWatch {
 
 function toWatchEvent(event: IEvent): WatchEvent {
   return {
-    // proto-loader gives enum names as strings: 'PUT' or 'DELETE'.
-    type: String(event.type).toUpperCase() === 'DELETE' ? 'delete' : 'put',
+    type: event.type === 'Delete' ? 'delete' : 'put',
     key: event.kv.key.toString(),
     value: event.kv.value ?? Buffer.alloc(0),
     modRevision: Number(event.kv.mod_revision),

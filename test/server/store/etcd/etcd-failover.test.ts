@@ -80,6 +80,8 @@ describe('EtcdClient when etcd members fail', () => {
     t.after(async () => {
       await member.resume();
       await etcd.close();
+      // Without pre-vote (etcd 3.4's default) a resumed member may call an election at once.
+      await cluster.waitHealthy();
     });
     await etcd.put('/paused/warm', 'connected');
 
@@ -101,6 +103,8 @@ describe('EtcdClient when etcd members fail', () => {
     t.after(async () => {
       await member.resume();
       await etcd.close();
+      // Without pre-vote (etcd 3.4's default) a resumed member may call an election at once.
+      await cluster.waitHealthy();
     });
     await etcd.put('/moves-on/warm', 'connected');
 
@@ -155,6 +159,7 @@ describe('EtcdClient when etcd members fail', () => {
     t.after(async () => {
       if (member.paused()) await member.resume();
       await etcd.close();
+      await cluster.waitHealthy();
     });
     const lease = await etcd.grant(2);
     await etcd.put('/session/node-a', 'up', { lease: lease.id });
