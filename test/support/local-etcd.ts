@@ -66,8 +66,15 @@ const POLL_MS = 50;
 const alive = new Set<ChildProcess>();
 const folders = new Set<string>();
 // Members must not outlive this process, however it ends (etcd-cluster.ts also does this when a
-// test file's tests are done).
+// test file's tests are done). A signal's default action skips 'exit', so each is caught once,
+// the members are killed, and the signal is raised again to end the process as it would have.
 process.once('exit', killEverything);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killEverything();
+    process.kill(process.pid, signal);
+  });
+}
 
 /** Kills every etcd member this process started and removes their folders. */
 export function killEverything(): void {

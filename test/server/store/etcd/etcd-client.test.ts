@@ -147,6 +147,24 @@ describe('EtcdClient against a real 3-member etcd cluster', () => {
     await assert.rejects(etcd.compact(revision + 1_000_000), (error: EtcdError) => error.code === 'future-revision');
   });
 
+  test('an idle watch on healthy members stays on its stream: etcd answers the liveness probes', async () => {
+    const probing = new EtcdClient({ endpoints: cluster.clientUrls, watchLivenessMs: 100 });
+    const start = await probing.put('/idle/a', '1');
+    const seen = recorder();
+    const watch = probing.watch('/idle/', start.revision, seen.onEvents, seen.onCompacted, seen.onError);
+    try {
+      await eventually('the first event', () => seen.events.length === 1);
+      // Contact is refreshed by the probes' answers alone: wait for ten probe periods of it.
+      const idleSince = probing.lastContactAt()!;
+      await eventually('contact during idleness', () => probing.lastContactAt()! >= idleSince + 1_000, 5_000);
+      assert.equal(watch.stats().reconnects, 0);
+      assert.deepEqual(seen.errors, []);
+    } finally {
+      await watch.cancel();
+      await probing.close();
+    }
+  });
+
   test('a watch handler that throws stops the watch and reports handler-failed', async () => {
     const start = await etcd.put('/throws/a', '1');
     const errors: EtcdError[] = [];
