@@ -75,6 +75,7 @@ export class EtcdClient {
     if (this.endpoints.isClosed()) throw new EtcdError('closed', 'the etcd client is closed');
     const watch = new PrefixWatch(this.endpoints, prefix, fromRevision, onEvents, onCompacted, onError, this.livenessMs);
     this.watches.add(watch);
+    void watch.ended.then(() => this.watches.delete(watch));
     return watch;
   }
 

@@ -30,7 +30,12 @@ export interface WatchStats {
  * opened with "require leader".)
  */
 export class PrefixWatch {
+  /** Settles when the watch has stopped for good (cancelled, compacted, or its handler failed). */
+  readonly ended: Promise<void>;
+  private endedResolve!: () => void;
   private lastApplied: number;
+  /** The highest revision received (applied, or queued to be): what a replay is measured against. */
+  private lastReceived: number;
   private stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined;
   private endpoint: Endpoint | undefined;
   private stopped = false;
@@ -51,7 +56,9 @@ export class PrefixWatch {
     private readonly onError: OnWatchError,
     livenessMs: number,
   ) {
+    this.ended = new Promise((resolve) => (this.endedResolve = resolve));
     this.lastApplied = fromRevision - 1;
+    this.lastReceived = this.lastApplied;
     this.livenessTimer = setInterval(() => this.checkLiveness(), livenessMs);
     this.livenessTimer.unref();
     void this.connect();
@@ -71,6 +78,7 @@ export class PrefixWatch {
     this.stopped = true;
     clearInterval(this.livenessTimer);
     this.closeStream();
+    this.endedResolve();
   }
 
   private async connect(): Promise<void> {
@@ -123,11 +131,12 @@ export class PrefixWatch {
     const events: WatchEvent[] = [];
     for (const event of response.events) {
       const change = toWatchEvent(event);
-      if (change.modRevision <= this.lastApplied) this.statsNow.replaysDropped++;
+      if (change.modRevision <= this.lastReceived) this.statsNow.replaysDropped++;
       else events.push(change);
     }
     if (events.length === 0) return;
     const revision = events[events.length - 1]!.modRevision;
+    this.lastReceived = revision;
     this.applying = this.applying.then(async () => {
       if (this.stopped) return;
       try {
@@ -150,7 +159,12 @@ export class PrefixWatch {
     this.statsNow.reconnects++;
     // Resume only after the events already received are applied, so the resume point is exact.
     const backoff = Math.min(50 * 2 ** Math.min(this.failures - 1, 5), 1_000);
-    void this.applying.then(() => pause(backoff)).then(() => this.connect());
+    void this.applying
+      .then(() => pause(backoff))
+      .then(() => {
+        this.lastReceived = this.lastApplied;
+        return this.connect();
+      });
   }
 
   private checkLiveness(): void {
