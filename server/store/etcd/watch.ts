@@ -86,8 +86,8 @@ export class PrefixWatch {
     let endpoint: Endpoint;
     try {
       endpoint = this.endpoints.preferred();
-    } catch (error) {
-      this.stop(); // the client was closed
+    } catch {
+      this.stop(); // preferred() throws only once the client is closed
       return;
     }
     try {
@@ -120,7 +120,9 @@ export class PrefixWatch {
       if (compactRevision > 0) {
         // The history we need is gone: the caller re-lists and starts a new watch.
         this.stop();
-        this.applying = this.applying.then(() => this.onCompacted(compactRevision));
+        this.applying = this.applying
+          .then(() => this.onCompacted(compactRevision))
+          .catch((error: unknown) => this.onError(new EtcdError('handler-failed', `the compaction handler failed (compacted at ${compactRevision})`, { cause: error })));
         return;
       }
       this.lost(stream, new EtcdError('unavailable', `etcd ${this.endpoint?.url} cancelled the watch: ${response.cancel_reason || 'no reason given'}`));
