@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs before `npm test` (the `pretest` script): the suite talks to real peers (dig, dnsmasq,
-// python3-consul, Chromium, docker-compose), and a test that skipped because one was missing
+// python3-consul, Chromium, docker-compose, etcd), and a test that skipped because one was missing
 // would hide a regression. So each tool is checked here; a missing one is installed when we are
 // root on Debian, and otherwise the run stops at once with the exact command to type.
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,7 @@ export const REQUIRED_TOOLS = [
   { tool: 'python3-consul', why: 'an independent Consul client', check: ['/usr/bin/python3', '-c', 'import consul'], debianPackage: 'python3-consul' },
   { tool: 'chromium', why: 'dashboard tests', check: ['/usr/bin/chromium', '--version'], debianPackage: 'chromium' },
   { tool: 'docker-compose', why: 'docker-compose.yml validation', check: ['docker-compose', 'version'], debianPackage: 'docker-compose' },
+  { tool: 'etcd', why: 'cluster tests', check: ['etcd', '--version'], debianPackage: 'etcd-server' },
 ];
 
 const present = ({ check: [command, ...args] }) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;

@@ -1,0 +1,96 @@
+/**
+ * What went wrong talking to etcd, as a code the store can act on. The codes say what the caller
+ * may conclude, not which layer failed:
+ *
+ * - `unavailable`: nothing was written (etcd unreachable, no leader, or a read that ran out of
+ *   time); answer 503 and let the client re-send.
+ * - `unknown-outcome`: a write was sent and no answer came (deadline, connection lost mid-call, or
+ *   etcd's own "request timed out"). It may have been committed: etcd's API guarantees say a
+ *   timed-out request has an unknown outcome. Re-read before deciding, never assume either way.
+ * - `compacted`: the revision asked for is older than etcd's history.
+ * - `future-revision`: the revision asked for is newer than etcd's current one.
+ * - `lease-not-found`: the lease expired or was revoked.
+ * - `rejected`: etcd refused the request itself (too large, invalid); re-sending will not help.
+ * - `closed`: the client was closed.
+ * - `handler-failed`: a watch handler threw; the watch stopped.
+ */
+export type EtcdErrorCode =
+  | 'unavailable'
+  | 'unknown-outcome'
+  | 'compacted'
+  | 'future-revision'
+  | 'lease-not-found'
+  | 'rejected'
+  | 'closed'
+  | 'handler-failed';
+
+export class EtcdError extends Error {
+  constructor(
+    readonly code: EtcdErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'EtcdError';
+  }
+}
+
+/** Whether the request was a read (safe to send again) or a write (its outcome matters). */
+export type RequestKind = 'read' | 'write';
+
+// Messages that prove the request was never executed: the connection was not there, or etcd
+// refused it before proposing it to Raft (rpctypes in etcd 3.4: ErrGRPCNoLeader, NotCapable,
+// TooManyRequests; LeaderChanged is only returned to linearizable reads).
+const NOT_EXECUTED = [
+  'No connection established',
+  'ECONNREFUSED',
+  'etcdserver: no leader',
+  'etcdserver: not capable',
+  'etcdserver: too many requests',
+  'etcdserver: leader changed',
+  'Stream refused by server',
+  'Channel closed before call started',
+];
+const LEASE_NOT_FOUND = 'etcdserver: requested lease not found';
+const COMPACTED = 'mvcc: required revision has been compacted';
+const FUTURE = 'mvcc: required revision is a future revision';
+
+/** The gRPC status code at the start of a grpc-js message ("14 UNAVAILABLE: ..."), if any. */
+function grpcCode(message: string): number | undefined {
+  const match = /^(?:\w+: )?(\d+) [A-Z_]+:/.exec(message);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Turns whatever etcd3/grpc-js threw into an EtcdError. A read that failed in any way wrote
+ * nothing; a write is `unavailable` only when the failure proves etcd never executed it.
+ */
+export function classify(error: unknown, kind: RequestKind, endpoint: string): EtcdError {
+  if (error instanceof EtcdError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const where = `etcd ${endpoint}`;
+  if (message.includes(LEASE_NOT_FOUND)) return new EtcdError('lease-not-found', `${where}: the lease expired or was revoked`, { cause: error });
+  if (message.includes(COMPACTED)) return new EtcdError('compacted', `${where}: the revision was compacted`, { cause: error });
+  if (message.includes(FUTURE)) return new EtcdError('future-revision', `${where}: the revision is in the future`, { cause: error });
+  if (NOT_EXECUTED.some((text) => message.includes(text))) {
+    return new EtcdError('unavailable', `${where} is unavailable: ${stripName(message)}`, { cause: error });
+  }
+  const code = grpcCode(message);
+  // INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED, FAILED_PRECONDITION,
+  // OUT_OF_RANGE, UNIMPLEMENTED, UNAUTHENTICATED: etcd looked at the request and said no.
+  if (code !== undefined && [3, 5, 6, 7, 9, 11, 12, 16].includes(code)) {
+    return new EtcdError('rejected', `${where} rejected the request: ${stripName(message)}`, { cause: error });
+  }
+  if (kind === 'read') return new EtcdError('unavailable', `${where} did not answer the read: ${stripName(message)}`, { cause: error });
+  return new EtcdError('unknown-outcome', `${where} did not confirm the write (it may or may not be committed): ${stripName(message)}`, { cause: error });
+}
+
+/** Whether the same request may be sent again (to another member) within its deadline. */
+export function retryable(error: EtcdError, kind: RequestKind): boolean {
+  if (error.code === 'unavailable') return true;
+  return kind === 'read' && error.code === 'unknown-outcome';
+}
+
+function stripName(message: string): string {
+  return message.replace(/^\w+Error: /, '');
+}
