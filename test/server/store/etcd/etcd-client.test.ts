@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { EtcdClient, EtcdError, type WatchEvent } from '../../../../server/store/etcd/etcd-client.js';
 import { type EtcdCluster, startEtcdCluster } from '../../../support/etcd-cluster.js';
-import { eventually } from '../../../support/eventually.js';
+import { waitFor } from '../../../support/events.js';
 import { freePort } from '../../../support/ports.js';
 
 /** Collects a watch's callbacks so a test can wait for what it expects. */
@@ -98,7 +98,7 @@ describe('EtcdClient against a real 3-member etcd cluster', () => {
     const watch = etcd.watch('/watch/', start.revision, seen.onEvents, seen.onCompacted, seen.onError);
     try {
       await etcd.txn({ then: [{ delete: '/watch/a' }, { put: '/watch/c', value: '3' }] });
-      await eventually('four events', () => seen.events.length >= 4);
+      await waitFor(() => seen.events.length >= 4, { what: 'four events' });
 
       assert.deepEqual(
         seen.events.map((e) => [e.type, e.key, e.value.toString()]),
@@ -129,7 +129,7 @@ describe('EtcdClient against a real 3-member etcd cluster', () => {
 
     const watch = etcd.watch('/compact/', old.revision, seen.onEvents, seen.onCompacted, seen.onError);
     try {
-      await eventually('the compaction', () => seen.compactions.length > 0);
+      await waitFor(() => seen.compactions.length > 0, { what: 'the compaction' });
       assert.deepEqual(seen.compactions, [latest.revision]);
       assert.deepEqual(seen.events, []);
       // The re-list path: read the prefix, watch again from its revision + 1.
@@ -153,10 +153,10 @@ describe('EtcdClient against a real 3-member etcd cluster', () => {
     const seen = recorder();
     const watch = probing.watch('/idle/', start.revision, seen.onEvents, seen.onCompacted, seen.onError);
     try {
-      await eventually('the first event', () => seen.events.length === 1);
+      await waitFor(() => seen.events.length === 1, { what: 'the first event' });
       // Contact is refreshed by the probes' answers alone: wait for ten probe periods of it.
       const idleSince = probing.lastContactAt()!;
-      await eventually('contact during idleness', () => probing.lastContactAt()! >= idleSince + 1_000, 5_000);
+      await waitFor(() => probing.lastContactAt()! >= idleSince + 1_000, { what: 'contact during idleness', timeoutMs: 5_000 });
       assert.equal(watch.stats().reconnects, 0);
       assert.deepEqual(seen.errors, []);
     } finally {
@@ -171,7 +171,7 @@ describe('EtcdClient against a real 3-member etcd cluster', () => {
     const watch = etcd.watch('/throws/', start.revision, () => {
       throw new Error('boom');
     }, () => undefined, (error) => void errors.push(error));
-    await eventually('the handler failure', () => errors.length > 0);
+    await waitFor(() => errors.length > 0, { what: 'the handler failure' });
     assert.equal(errors[0]!.code, 'handler-failed');
     assert.equal(watch.stats().lastAppliedRevision, start.revision - 1, 'a failed batch is not applied');
     await watch.cancel();
@@ -188,7 +188,7 @@ describe('EtcdClient against a real 3-member etcd cluster', () => {
       lease.release();
       assert.deepEqual(await lease.lost, { reason: 'closed' });
 
-      await eventually('the lease delete', () => seen.events.length > 0, 15_000);
+      await waitFor(() => seen.events.length > 0, { what: 'the lease delete', timeoutMs: 15_000 });
       const elapsed = Date.now() - stoppedAt;
       assert.deepEqual(seen.events.map((e) => [e.type, e.key]), [['delete', '/lease/node-a']]);
       assert.deepEqual((await etcd.get('/lease/')).kvs, []);
@@ -203,7 +203,7 @@ describe('EtcdClient against a real 3-member etcd cluster', () => {
     const lease = await etcd.grant(2);
     await etcd.put('/lease/kept', 'up', { lease: lease.id });
     const firstExpiry = lease.expiresAt();
-    await eventually('a later keepalive', () => lease.expiresAt() > firstExpiry + 1_000, 10_000);
+    await waitFor(() => lease.expiresAt() > firstExpiry + 1_000, { what: 'a later keepalive', timeoutMs: 10_000 });
     assert.equal((await etcd.get('/lease/kept')).kvs.length, 1);
 
     const response = await fetch(`${cluster.clientUrls[1]}/v3/lease/revoke`, { method: 'POST', body: JSON.stringify({ ID: lease.id }) });

@@ -2,14 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { EtcdClient, type EtcdError, type WatchEvent } from '../../../../server/store/etcd/etcd-client.js';
 import { type EtcdCluster, type EtcdMember, startEtcdCluster } from '../../../support/etcd-cluster.js';
-import { eventually } from '../../../support/eventually.js';
+import { waitFor } from '../../../support/events.js';
 
 /** Tries a write until one is committed; resolves with how many attempts it took and what failed. */
 async function writeUntilCommitted(etcd: EtcdClient, key: string, timeoutMs: number) {
   const failures: string[] = [];
-  await eventually(
-    'a committed write',
-    async () => {
+  await waitFor(async () => {
       try {
         await etcd.put(key, String(failures.length));
         return true;
@@ -17,10 +15,7 @@ async function writeUntilCommitted(etcd: EtcdClient, key: string, timeoutMs: num
         failures.push((error as EtcdError).code);
         return false;
       }
-    },
-    timeoutMs,
-    0,
-  );
+    }, { what: 'a committed write', timeoutMs: timeoutMs });
   return failures;
 }
 
@@ -137,12 +132,12 @@ describe('EtcdClient when etcd members fail', () => {
       const start = await writer.put(`${prefix}000`, '0');
       const watch = watcher.watch(prefix, start.revision, (batch) => void events.push(...batch), () => assert.fail('not compacted'), (e) => void errors.push(e));
       for (let i = 1; i <= 20; i++) await writer.put(`${prefix}${String(i).padStart(3, '0')}`, String(i));
-      await eventually('the first 21 events', () => events.length >= 21);
+      await waitFor(() => events.length >= 21, { what: 'the first 21 events' });
 
       if (failure === 'killed') await member.kill('SIGKILL');
       else await member.pause();
       for (let i = 21; i <= 40; i++) await writer.put(`${prefix}${String(i).padStart(3, '0')}`, String(i));
-      await eventually('all 41 events', () => events.length >= 41, 20_000);
+      await waitFor(() => events.length >= 41, { what: 'all 41 events', timeoutMs: 20_000 });
 
       assert.deepEqual(events.map((e) => e.value.toString()), Array.from({ length: 41 }, (_, i) => String(i)));
       const revisions = events.map((e) => e.modRevision);

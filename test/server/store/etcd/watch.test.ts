@@ -5,7 +5,7 @@ import type { EtcdEndpoints } from '../../../../server/store/etcd/endpoints.js';
 import type { EtcdError } from '../../../../server/store/etcd/errors.js';
 import type { WatchEvent } from '../../../../server/store/etcd/types.js';
 import { PrefixWatch } from '../../../../server/store/etcd/watch.js';
-import { eventually } from '../../../support/eventually.js';
+import { waitFor } from '../../../support/events.js';
 
 /**
  * etcd 3.4.23 can send an event twice (etcd-io/etcd#15275, fixed later) and a real cluster cannot
@@ -43,12 +43,12 @@ describe('PrefixWatch with a scripted stream', () => {
     const { endpoints, streams } = scriptedEndpoints();
     const delivered: WatchEvent[] = [];
     const watch = new PrefixWatch(endpoints, '/p/', 5, (events) => void delivered.push(...events), () => undefined, () => undefined, 60_000);
-    await eventually('the stream', () => streams[0]);
+    await waitFor(() => streams[0], { what: 'the stream' });
     const stream = streams[0]!;
 
     stream.emit('data', response(put('/p/a', 5), put('/p/b', 6)));
     stream.emit('data', response(put('/p/b', 6), put('/p/c', 7)));
-    await eventually('three events', () => delivered.length === 3);
+    await waitFor(() => delivered.length === 3, { what: 'three events' });
 
     assert.deepEqual(delivered.map((e) => [e.key, e.modRevision]), [['/p/a', 5], ['/p/b', 6], ['/p/c', 7]]);
     assert.deepEqual(watch.stats(), { lastAppliedRevision: 7, reconnects: 0, replaysDropped: 1 });
@@ -59,13 +59,13 @@ describe('PrefixWatch with a scripted stream', () => {
     const { endpoints, streams } = scriptedEndpoints();
     const errors: EtcdError[] = [];
     const watch = new PrefixWatch(endpoints, '/p/', 5, () => undefined, () => undefined, (e) => void errors.push(e), 60_000);
-    await eventually('the stream', () => streams[0]);
+    await waitFor(() => streams[0], { what: 'the stream' });
     streams[0]!.emit('data', { ...response(), created: true }); // header revision 100: must not become the resume point
     streams[0]!.emit('data', response(put('/p/a', 5), put('/p/b', 9)));
-    await eventually('applied', () => watch.stats().lastAppliedRevision === 9);
+    await waitFor(() => watch.stats().lastAppliedRevision === 9, { what: 'applied' });
 
     streams[0]!.emit('error', new Error('14 UNAVAILABLE: Connection dropped'));
-    await eventually('a second stream', () => streams[1]?.written.length);
+    await waitFor(() => streams[1]?.written.length, { what: 'a second stream' });
 
     assert.equal(streams[0]!.cancelled, true);
     assert.equal((streams[1]!.written[0] as { create_request: { start_revision: number } }).create_request.start_revision, 10);
