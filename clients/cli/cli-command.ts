@@ -20,7 +20,7 @@ import { EXIT, type ExitCode, exitCodeOf } from './exit-codes.js';
 
 /** Flags every CLI command has. */
 export const outputFlags = {
-  json: { ...switchFlag('--json', "print the answer as JSON on one line (the API's own answer) instead of a table"), env: false },
+  json: { ...switchFlag('--json', "print the answer as JSON on one line (the API's own answer, or resolve's records) instead of a table"), env: false },
   timeout: {
     default: '10s',
     help: 'how long to wait for the registry or the DNS server (30s, 500ms)',
