@@ -88,7 +88,7 @@ export async function runCliCommand<F extends FlagTable, O extends OperandTable>
 
 /** Calls the registry with the command's --registry, --token and --timeout, then closes the connection. */
 export async function withRegistry<T>(flags: CliFlags<typeof registryFlags>, call: (api: RegistryApi) => Promise<T>): Promise<T> {
-  // Loaded here rather than on top: --help and usage errors answer without the HTTP client (undici is a third of the start-up time).
+  // Loaded here rather than on top: --help and usage errors answer without the HTTP client, a large share of the start-up time (docs/benchmarks.md).
   const { RegistryApi } = await import('../registry/registry-api.js');
   const api = new RegistryApi({ registry: flags.registry, requestTimeoutMs: flags.timeout, ...(flags.token ? { token: flags.token } : {}) });
   try {
