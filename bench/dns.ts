@@ -68,12 +68,12 @@ const DNSMASQ_CONFIG = 'dnsmasq.conf';
 
 /**
  * dnsperf against the Node ceiling and Beacon. The large registry is registered once and kept
- * for the whole run (100,000 registrations over HTTP take 20–60 s here); every round starts a fresh
- * ceiling and a fresh small Beacon and measures, back to back: the ceiling, Beacon, then Beacon
- * and the ceiling at half Beacon's peak rate (in turns, which first alternating) and dnsmasq at
- * that rate when asked, then Beacon with the large registry, then the 1,000-instance SRV answer
- * over TCP. Only the process under load is busy: all servers share the server CPU, the load
- * generators the other.
+ * for the whole run (registering it over HTTP every round would add its time to each round;
+ * docs/benchmarks.md); every round starts a fresh ceiling and a fresh small Beacon and
+ * measures, back to back: the ceiling, Beacon, then Beacon and the ceiling at half Beacon's
+ * peak rate (in turns, which first alternating) and dnsmasq at that rate when asked, then Beacon
+ * with the large registry, then the 1,000-instance SRV answer over TCP. Only the process under
+ * load is busy: all servers share the server CPU, the load generators the other.
  */
 export async function benchDns(settings: DnsBenchSettings, log: (line: string) => void): Promise<DnsBenchResult> {
   const queryFile = join(settings.workDir, 'dns-queries.txt');

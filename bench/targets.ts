@@ -49,7 +49,7 @@ export const DNS_TARGETS = {
   minCeilingRatio: 0.9,
   /** QPS with 100,000 instances at least this share of the QPS with 100. */
   minLargeRegistryRatio: 0.9,
-  /** The 1,000-instance SRV answer over TCP, median round trip (Consul: ~80 ms, its #4036). */
+  /** The 1,000-instance SRV answer over TCP, median round trip (far below Consul's, its #4036: docs/benchmarks.md). */
   maxWideTcpMs: 5,
   /** p99 at half Beacon's peak rate. */
   maxHalfRateP99Ms: 1,

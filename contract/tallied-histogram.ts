@@ -18,7 +18,7 @@ interface SampleLine {
 /**
  * A Prometheus histogram kept in plain numbers and formatted only when scraped. prom-client's
  * own Histogram hashes its labels and walks its buckets through objects on every `observe`,
- * even for a kept label child (profiled: 4.8% of a heartbeat's CPU with the request counter);
+ * even for a kept label child, a cost that showed in heartbeat profiles (docs/benchmarks.md);
  * here an observation is one bucket search and three additions.
  *
  * It is registered with prom-client as a metric object (name, help, type, get), which is all the

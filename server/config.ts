@@ -29,7 +29,7 @@ const settings = {
     help: 'the DNS zone Beacon is authoritative for',
     schema: domainFlag('--domain'),
   },
-  'dns-ttl': { default: '5', help: 'TTL (seconds) of positive DNS answers', schema: integerFlag('--dns-ttl', 0, 2_147_483_647) },
+  'dns-ttl': { default: '5', help: 'TTL (seconds) of positive DNS answers and of negative caching (the SOA minimum)', schema: integerFlag('--dns-ttl', 0, 2_147_483_647) },
   'dns-udp-max': {
     default: '1232',
     help: 'largest UDP answer, whatever EDNS size a query offers',

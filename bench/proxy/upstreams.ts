@@ -13,7 +13,7 @@ export function backendId(n: number): string {
   return `backend-${n}`;
 }
 
-/** Backend n's answer to every request: a fixed JSON object of about 100 bytes that names it. */
+/** Backend n's answer to every request: a small fixed JSON object that names it (its size is in docs/benchmarks.md). */
 export function backendBody(n: number): string {
   return JSON.stringify({ service: SERVICE, instance: backendId(n), status: 'ok', items: [1, 2, 3], note: 'proxy bench' });
 }

@@ -19,8 +19,8 @@ export async function registerFleet(url: string, fleet: Fleet, concurrency: numb
 
 /**
  * Registers instances 0 … count-1 as `registration(n)` describes them, each answered 201 Created.
- * node:http with keep-alive rather than fetch: fetch costs the client about twice the CPU, which
- * made it, not Beacon, the limit when registering 100,000 instances.
+ * node:http with keep-alive rather than fetch: fetch costs the client enough CPU to make it, not
+ * Beacon, the limit when registering 100,000 instances (docs/benchmarks.md).
  */
 export async function registerInstances(
   url: string,

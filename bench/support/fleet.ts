@@ -24,7 +24,7 @@ export function instancePath(fleet: Fleet, n: number): string {
 /** Nothing expires during a run, so every heartbeat stays on the plain-liveness path and no sweep writes compete with it. */
 export const REGISTRATION_TTL_SECONDS = 60;
 
-/** What every bench instance registers with: an answer of about the size real ones have (~330 bytes). */
+/** What every bench instance registers with: an answer of about the size real ones have (each run reports it in docs/benchmarks.md). */
 export const REGISTRATION = {
   address: '10.0.0.1',
   port: 8080,

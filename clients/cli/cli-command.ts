@@ -20,7 +20,7 @@ import { EXIT, type ExitCode, exitCodeOf } from './exit-codes.js';
 
 /** Flags every CLI command has. */
 export const outputFlags = {
-  json: { ...switchFlag('--json', "print the answer as JSON on one line (the API's own answer) instead of a table"), env: false },
+  json: { ...switchFlag('--json', "print the answer as JSON on one line (the API's own answer, or resolve's records) instead of a table"), env: false },
   timeout: {
     default: '10s',
     help: 'how long to wait for the registry or the DNS server (30s, 500ms)',
@@ -88,7 +88,7 @@ export async function runCliCommand<F extends FlagTable, O extends OperandTable>
 
 /** Calls the registry with the command's --registry, --token and --timeout, then closes the connection. */
 export async function withRegistry<T>(flags: CliFlags<typeof registryFlags>, call: (api: RegistryApi) => Promise<T>): Promise<T> {
-  // Loaded here rather than on top: --help and usage errors answer without the HTTP client (undici is a third of the start-up time).
+  // Loaded here rather than on top: --help and usage errors answer without the HTTP client, a large share of the start-up time (docs/benchmarks.md).
   const { RegistryApi } = await import('../registry/registry-api.js');
   const api = new RegistryApi({ registry: flags.registry, requestTimeoutMs: flags.timeout, ...(flags.token ? { token: flags.token } : {}) });
   try {

@@ -8,7 +8,8 @@ import { addressTarget, ipv4Bytes, ipv6Bytes, type Zone } from './zone.js';
 /**
  * Each servable instance's DNS records, kept in wire format and rebuilt only when the
  * instance changes, so answering a query copies bytes instead of encoding records
- * (dns2's Packet encoder measured ~122 µs of CPU per answer; docs/benchmarks.md).
+ * (encoding each answer with dns2's Packet cost several times a whole query's CPU; figures in
+ * docs/benchmarks.md).
  *
  * Records are stored without their owner name: the responder writes a 2-byte compression
  * pointer in front (to the question, or for additional records to the SRV target).

@@ -167,8 +167,8 @@ function acceptJsonOnly(app: FastifyInstance): void {
 
 /**
  * Each route gets its own onResponse hook that already knows the route's URL: reading
- * `request.routeOptions` builds an options object on every request (measured: moving to
- * per-route hooks took heartbeats from 0.65x to 0.70x of a bare route). Unmatched requests are
+ * `request.routeOptions` builds an options object on every request, which heartbeat throughput
+ * showed (docs/benchmarks.md). Unmatched requests are
  * counted by the not-found handler (errors.ts).
  */
 function countRequests(app: FastifyInstance, metrics: Metrics): void {

@@ -54,7 +54,8 @@ export class Metrics {
 
   /**
    * DNS answers are tallied in plain numbers and handed to prom-client at scrape time: even a
-   * kept label child hashes its labels on every `inc` (0.6 µs of a 17 µs query, profiled).
+   * kept label child hashes its labels on every `inc`, a cost that showed in DNS profiles
+   * (docs/benchmarks.md).
    */
   private readonly dnsTallies = {
     responses: new Map<string, number>(),
@@ -94,7 +95,7 @@ export class Metrics {
    * Per-request HTTP counting for the hot path: plain numbers, read at scrape time. Each
    * route's counters are found through maps keyed by the route's own string and the status
    * number, so no key is built per request (prom-client's label children hash their labels on
-   * every call: 4.8% of a heartbeat's CPU, profiled).
+   * every call, which showed in heartbeat profiles: docs/benchmarks.md).
    */
   readonly observeHttp: (method: string, route: string, status: number, seconds: number) => void = this.httpObserver();
 

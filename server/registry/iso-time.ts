@@ -1,7 +1,8 @@
 /**
  * `new Date(ms).toISOString()` for the instance views, which format three times per heartbeat
- * answer (registered, last heartbeat, expiry: three different seconds), at ~450 ns each.
- * Everything up to the milliseconds is cached per second, for the few seconds in use.
+ * answer (registered, last heartbeat, expiry: three different seconds), each call a visible
+ * share of a heartbeat (docs/benchmarks.md). Everything up to the milliseconds is cached per
+ * second, for the few seconds in use.
  */
 const prefixes = new Map<number, string>();
 const MAX_CACHED_SECONDS = 64;

@@ -1,8 +1,8 @@
 /**
  * Instances whose heartbeat time in memory is newer than on disk, grouped by service. Under
  * the store's (service, id) key a service's rows are neighbours, so chunks taken service by
- * service touch a few pages each; taken in heartbeat order, a 500-row chunk of a 10,000-row
- * table dirtied ~115 of its 259 pages (docs/benchmarks.md).
+ * service touch a few pages each; taken in heartbeat order, a chunk dirtied a large share of
+ * the table's pages (docs/benchmarks.md).
  */
 export class LivenessBacklog<T extends { service: string }> {
   private readonly byService = new Map<string, Set<T>>();

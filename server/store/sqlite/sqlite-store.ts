@@ -13,7 +13,8 @@ export interface SqliteStoreOptions {
   path: string;
   /**
    * WAL with synchronous=NORMAL makes a commit survive a crash of the process (kill -9, OOM);
-   * FULL also survives power loss, at ~5x the cost per commit (docs/operations.md has figures).
+   * FULL also survives power loss, at several times the cost per commit (figures:
+   * docs/operations.md, durability and --db-sync).
    */
   synchronous?: Synchronous;
 }
