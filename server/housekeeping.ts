@@ -11,8 +11,9 @@ export interface HousekeepingOptions {
    */
   flushIntervalMs?: number;
   /**
-   * Rows per liveness transaction. Measured: ~4 µs a row, so 500 rows hold the event loop
-   * ~2 ms where one 9k-row transaction held it 34 ms (docs/benchmarks.md).
+   * Rows per liveness transaction. A transaction holds the event loop as long as its rows take
+   * to write, so small chunks keep requests waiting briefly where one large transaction stalled
+   * them (docs/benchmarks.md).
    */
   flushChunkRows?: number;
 }

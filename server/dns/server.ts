@@ -122,9 +122,9 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
 /**
  * dgram passes the address of every `send` through a lookup, and dns.lookup answers even an IP
  * literal on the next tick: each answer then costs a tick, a run of the tick queue and the
- * microtask checkpoint after it (about 1 µs a query, profiled). A peer's address is always a
- * literal (it comes from the received packet), so it is handed straight back; a host name (the
- * bind address may be one) is still resolved by dns.lookup.
+ * microtask checkpoint after it, which showed in DNS profiles (docs/benchmarks.md). A peer's
+ * address is always a literal (it comes from the received packet), so it is handed straight
+ * back; a host name (the bind address may be one) is still resolved by dns.lookup.
  */
 function literalLookup(
   hostname: string,

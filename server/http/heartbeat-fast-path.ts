@@ -14,8 +14,8 @@ import { responseSerializerCompiler } from './validation.js';
 /**
  * The bare heartbeat (`PUT /v1/services/<service>/instances/<id>/heartbeat`, no body), which
  * every client sends every ttl/3, answered before fastify sees it. Fastify's per-request
- * machinery (request and reply objects, hooks, route validation) costs a bare route ~30 µs of
- * CPU, and Beacon's work on top was spread thin across it (docs/benchmarks.md): this path does
+ * machinery (request and reply objects, hooks, route validation) costs more CPU than all of
+ * Beacon's own work on a heartbeat, spread thin across it (docs/benchmarks.md): this path does
  * only what such a heartbeat needs.
  *
  * It serves the success path only. Whenever it has any doubt (another method or URL, a body or
@@ -74,7 +74,7 @@ export function heartbeatPath(url: string): { service: string; id: string } | un
  * change makes a new record object, and a bare heartbeat always leaves the output empty. So
  * everything before the times is serialized once per record object (the first answer is the
  * serializer's whole, and the prefix is kept only if its tail is exactly the times). That
- * saves ~2 µs of a heartbeat's ~34 µs and keeps ~300 bytes per instance (docs/benchmarks.md).
+ * trades one string per instance for most of each answer's serializing (docs/benchmarks.md).
  */
 export function heartbeatAnswers(serialize: (view: Instance) => string): (record: Readonly<LiveInstance>) => string {
   const prefixes = new WeakMap<Readonly<LiveInstance>, string>();
