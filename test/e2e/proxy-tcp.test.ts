@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { client } from '../support/http.js';
-import { scrape, startProxyProcess } from '../support/proxy-process.js';
+import { scrape } from '../support/metrics.js';
+import { startProxyProcess } from '../support/proxy-process.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
 interface EchoBackend {

@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { type Backend, startBackend } from '../support/backends.js';
 import { client } from '../support/http.js';
-import { scrape, startProxyProcess } from '../support/proxy-process.js';
+import { scrape } from '../support/metrics.js';
+import { startProxyProcess } from '../support/proxy-process.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 
 interface Answer {

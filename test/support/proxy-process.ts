@@ -20,14 +20,3 @@ export function startProxyProcess(args: string[], env: NodeJS.ProcessEnv = {}): 
     env,
   );
 }
-
-/** The proxy's Prometheus text, as label-set → value for one metric name. */
-export async function scrape(adminUrl: string, metric: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${adminUrl}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const match = new RegExp(`^${metric}(\\{[^}]*\\})? (\\S+)$`).exec(line);
-    if (match) values.set(match[1] ?? '', Number(match[2]));
-  }
-  return values;
-}
