@@ -5,6 +5,8 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Consul from 'consul';
+import { waitFor } from '../support/events.js';
+import { blockedQueriesReach } from '../support/metrics.js';
 import { suiteRegistry } from '../support/suite-registry.js';
 
 /**
@@ -48,15 +50,16 @@ describe('the npm consul client', () => {
     watch.on('change', (data: any[]) => changes.push(data.map((entry) => entry.Service.ID)));
     watch.on('error', (error: unknown) => (failure = error));
     const seen = async (count: number) => {
-      const deadline = Date.now() + 5_000;
-      while (changes.length < count && failure === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await waitFor(() => changes.length >= count || failure !== undefined, { what: () => `${count} changes seen by the watch (${changes.length} so far)` });
       if (failure !== undefined) throw failure;
-      assert.ok(changes.length >= count, `the watch saw ${changes.length} changes, expected ${count}`);
     };
 
+    // Each change is made once the watch's next query is parked at the registry.
     await seen(1);
+    await blockedQueriesReach(registry.server.url, 1);
     await registry.api.register('npm-watched', 'w1', { address: '127.0.0.3', port: 9002 });
     await seen(2);
+    await blockedQueriesReach(registry.server.url, 1);
     await registry.api.delete('/v1/services/npm-watched/instances/w1');
     await seen(3);
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
@@ -9,10 +8,11 @@ import { tempDir } from '../support/temp.js';
 
 /**
  * Crash safety under mixed load: register, status changes, maintenance and deregistration,
- * 50 in flight, the server SIGKILLed at a random moment, restarted on the same file, again and
- * again. After every crash each instance must be exactly in its last acknowledged state, or in
- * the state the one request in flight for it would have made: nothing acknowledged is lost, no
- * half-change appears. `BEACON_CRASH_CYCLES` runs more cycles (the suite runs 20).
+ * 50 in flight, the server SIGKILLed at a random moment of the load (after a random number of
+ * acknowledged operations), restarted on the same file, again and again. After every crash
+ * each instance must be exactly in its last acknowledged state, or in the state the one
+ * request in flight for it would have made: nothing acknowledged is lost, no half-change
+ * appears. `BEACON_CRASH_CYCLES` runs more cycles (the suite runs 20).
  */
 const CYCLES = Number(process.env.BEACON_CRASH_CYCLES ?? 20);
 const IN_FLIGHT = 50;
@@ -107,6 +107,12 @@ test(`${CYCLES} SIGKILL cycles under mixed load lose no acknowledged change and 
     // in flight and the model knows exactly which states are possible after a crash.
     inFlight = new Map<string, Operation>();
     let crashed = false;
+    // The crash comes after a random number of acknowledged operations, not after a random time:
+    // on a slow machine too it falls amid the load, with requests in flight.
+    const crashAfter = 60 + Math.floor(Math.random() * 300);
+    let acknowledgedThisCycle = 0;
+    let reachCrashPoint!: () => void;
+    const crashPoint = new Promise<void>((resolve) => (reachCrashPoint = resolve));
     const worker = async (owned: string[]) => {
       while (!crashed) {
         const id = owned[Math.floor(Math.random() * owned.length)]!;
@@ -122,6 +128,7 @@ test(`${CYCLES} SIGKILL cycles under mixed load lose no acknowledged change and 
           inFlight.delete(id);
           acked.set(id, unique(before.map((state) => apply(state, operation))));
           operationsAcknowledged += 1;
+          if (++acknowledgedThisCycle === crashAfter) reachCrashPoint();
         } catch (error) {
           if (!crashed) throw error;
           operationsCut += 1; // the connection died with the server: never acknowledged
@@ -129,11 +136,12 @@ test(`${CYCLES} SIGKILL cycles under mixed load lose no acknowledged change and 
         }
       }
     };
-    const workers = Array.from({ length: IN_FLIGHT }, (_, w) => worker(ids.filter((_, i) => i % IN_FLIGHT === w)));
-    await sleep(150 + Math.random() * 300);
+    const working = Promise.all(Array.from({ length: IN_FLIGHT }, (_, w) => worker(ids.filter((_, i) => i % IN_FLIGHT === w))));
+    // The workers end only after the crash, unless one fails: then that failure ends the test.
+    await Promise.race([crashPoint, working]);
     crashed = true;
     assert.equal(await server.stop('SIGKILL'), null, 'the server died by SIGKILL');
-    await Promise.all(workers);
+    await working;
     await pool.destroy();
 
     const check = new Database(db);

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { READY_LINE } from '../../clients/demo/tour.js';
+import { nextEvent } from '../support/events.js';
 import { freePort, freePortRun, isFree } from '../support/ports.js';
 
 const runDemo = fileURLToPath(new URL('../../clients/demo/run-demo.js', import.meta.url));
@@ -166,14 +167,14 @@ describe('npm run demo', { concurrency: true }, () => {
       assert.match(body, /<html/i);
     });
 
-    it('stops every process on SIGTERM and exits 0 within a few seconds, leaving their ports free', async () => {
-      const started = Date.now();
+    it('stops every process on SIGTERM, none killed for being slow, and exits 0, leaving their ports free', async () => {
+      // The demo gives each of its five processes 5 s after SIGTERM: this bound only ends a hang.
+      const exited = nextEvent(demo.child, 'exit', 30_000);
       demo.child.kill('SIGTERM');
-      const [code] = (await once(demo.child, 'exit')) as [number | null];
-      const tookMs = Date.now() - started;
+      const [code] = (await exited) as [number | null];
 
+      // Exit 0 and "stopped", not "stopped, not cleanly": no process outlived its stop deadline.
       assert.equal(code, 0, demo.output());
-      assert.ok(tookMs < 5_000, `stopped in ${tookMs} ms`);
       assert.deepEqual(pids.filter(alive), [], 'no process of the demo is left');
       assert.deepEqual(await stillTaken([ports.http, ports.dns, ports.proxy, ports.admin, ports.base, ports.base + 1, ports.base + 2]), []);
       assert.match(demo.output(), /^demo\s+│ stopped$/m);

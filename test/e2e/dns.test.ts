@@ -5,10 +5,10 @@ import { Resolver } from 'node:dns/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import DNS from 'dns2';
 import { parse, queryPacket, tcpExchange, udpExchange } from '../support/dns.js';
+import { waitFor } from '../support/events.js';
 import { client } from '../support/http.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 import { tempDir } from '../support/temp.js';
@@ -116,15 +116,21 @@ describe('DNS over UDP and TCP', () => {
       '--keep-in-foreground', '--no-daemon', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
       '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${port}`, '--user=root',
       `--server=/beacon.internal/127.0.0.1#${server.dnsPort}`, '--cache-size=0', '--log-facility=-',
-    ], { stdio: 'ignore' });
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
     t.after(() => dnsmasq.kill());
+    let log = '';
+    dnsmasq.stderr.on('data', (chunk: Buffer) => (log += chunk));
+    // dnsmasq binds its listeners before it logs that it started.
+    await waitFor(
+      () => {
+        if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited with ${dnsmasq.exitCode}:\n${log}`);
+        return /started, version/.test(log);
+      },
+      { what: () => `dnsmasq to log that it started:\n${log}` },
+    );
     const viaDnsmasq = new Resolver({ timeout: 2_000, tries: 1 });
     viaDnsmasq.setServers([`127.0.0.1:${port}`]);
-    let addresses: string[] = [];
-    for (let attempt = 0; attempt < 50 && addresses.length === 0; attempt++) {
-      addresses = await viaDnsmasq.resolve4('web.service.beacon.internal').catch(() => []);
-      if (addresses.length === 0) await sleep(100);
-    }
+    const addresses = await viaDnsmasq.resolve4('web.service.beacon.internal');
     assert.deepEqual(addresses.sort(), ['10.1.0.1', '10.1.0.2']);
     const srv = await viaDnsmasq.resolveSrv('web.service.beacon.internal');
     assert.equal(srv.length, 3);

@@ -41,13 +41,17 @@ export function udpExchange(port: number, packet: Buffer, timeoutMs = 2_000, hos
   });
 }
 
-/** Sends length-prefixed queries over one TCP connection (pipelined) and collects the answers. */
+/**
+ * Sends length-prefixed queries over one TCP connection (pipelined) and collects the answers;
+ * rejects if the connection fails or closes before every answer came.
+ */
 export function tcpExchange(port: number, packets: Buffer[], host = '127.0.0.1'): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, host);
     const answers: Buffer[] = [];
     let pending = Buffer.alloc(0);
     socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`the connection closed after ${answers.length} of ${packets.length} answers`)));
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
       while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {

@@ -20,3 +20,13 @@ export function startProxyProcess(args: string[], env: NodeJS.ProcessEnv = {}): 
     env,
   );
 }
+
+/** What the proxy's GET /stats says of the fields tests read. */
+export interface ProxyStats {
+  registry: { reachable: boolean; index: number };
+  instances: { id: string; breaker: 'closed' | 'open' | 'half-open' }[];
+}
+
+export async function proxyStats(adminUrl: string): Promise<ProxyStats> {
+  return (await (await fetch(`${adminUrl}/stats`)).json()) as ProxyStats;
+}

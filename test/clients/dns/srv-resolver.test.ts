@@ -131,8 +131,10 @@ describe('SrvResolver without a DNS server', () => {
   test('a query nobody answers rejects with ETIMEOUT after timeoutMs', async () => {
     const resolver = new SrvResolver({ port: 9, timeoutMs: 200 }); // discard port: nothing answers
 
-    const started = performance.now();
-    await assert.rejects(resolver.resolve('web'), { code: 'ETIMEOUT', message: /SRV _web\._tcp\.service\.beacon\.internal over udp to 127\.0\.0\.1:9/ });
-    assert.ok(performance.now() - started < 1_000);
+    // The message names the timeout that ran out: timeoutMs, not the 2 s default.
+    await assert.rejects(resolver.resolve('web'), {
+      code: 'ETIMEOUT',
+      message: /^SRV _web\._tcp\.service\.beacon\.internal over udp to 127\.0\.0\.1:9: DNS query timed out after 200ms/,
+    });
   });
 });

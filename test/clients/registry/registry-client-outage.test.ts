@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RegistryClientError } from '../../../clients/registry/errors.js';
 import type { Instance } from '../../../contract/instance.js';
-import { nextEvent } from '../../support/events.js';
+import { nextEvent, waitFor } from '../../support/events.js';
 import { client } from '../../support/http.js';
 import { freePort } from '../../support/ports.js';
 import { newRegistryClient } from '../../support/registry-client.js';
@@ -48,7 +47,7 @@ describe('RegistryClient when the registry goes away', { concurrency: true }, ()
     registryClient.on('unreachable', (_error, retryInMs) => delays.push(retryInMs));
 
     await first.stop();
-    await sleep(1_100); // up to one heartbeat period, then 50 + 100 + 200 ms of back-off before the 4th failure
+    await waitFor(() => delays.length >= 4, { what: () => `four failures while the registry is down (${delays.length} so far)` });
     const whileDown = delays.splice(0);
     const recovered = nextEvent(registryClient, 'heartbeat');
     const second = await startServerProcess(args);

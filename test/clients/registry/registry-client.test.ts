@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { RegistryClientError } from '../../../clients/registry/errors.js';
 import type { Instance } from '../../../contract/instance.js';
+import { nextEvent, waitFor } from '../../support/events.js';
 import { client } from '../../support/http.js';
 import { newRegistryClient } from '../../support/registry-client.js';
 import { suiteRegistry } from '../../support/suite-registry.js';
@@ -14,18 +15,26 @@ import { suiteRegistry } from '../../support/suite-registry.js';
 describe('RegistryClient against a running registry', { concurrency: true }, () => {
   const registry = suiteRegistry();
 
-  test('start() registers, and heartbeats every ttl/3 keep a 1 s-TTL instance passing for 3 s', async (t) => {
+  test('start() registers, and heartbeats every ttl/3 keep a 1 s-TTL instance passing for 3 s, each renewing it before it ran out', async (t) => {
     const registryClient = newRegistryClient(registry.server.url, 'kept-alive');
     t.after(() => registryClient.close());
     const heartbeats: Instance[] = [];
     registryClient.on('heartbeat', (instance) => heartbeats.push(instance));
 
     const registered = await registryClient.start();
-    await sleep(3_200);
+    await waitFor(() => heartbeats.length >= 10, { what: () => `ten heartbeats (${heartbeats.length} so far)` });
 
-    assert.equal(registered.status, 'passing');
-    // ttl/3 ± 10% is 300-367 ms: 8 to 10 heartbeats in 3.2 s.
-    assert.ok(heartbeats.length >= 8 && heartbeats.length <= 11, `${heartbeats.length} heartbeats`);
+    // Read on the registry's clock, in its answers: each heartbeat came before the TTL the one
+    // before gave the instance ran out, so it never lapsed.
+    const answers = [registered, ...heartbeats.slice(0, 10)];
+    const beatAt = answers.map((instance) => Date.parse(instance.lastHeartbeatAt));
+    for (let i = 1; i < answers.length; i++) {
+      assert.ok(beatAt[i]! < Date.parse(answers[i - 1]!.expiresAt), `heartbeat ${i} came after ${answers[i - 1]!.expiresAt}, when the instance had expired`);
+    }
+    // Time is the subject: ttl/3 less its 10% jitter is 300 ms, so ten periods take at least
+    // 3 s; 100 ms of slack for timer rounding. Load can only stretch them.
+    assert.ok(beatAt[10]! - beatAt[0]! >= 2_900, `ten heartbeats within ${beatAt[10]! - beatAt[0]!} ms`);
+    assert.deepEqual(new Set(answers.map((instance) => instance.status)), new Set(['passing']));
     assert.equal((await registry.api.get('/v1/services/web/instances/kept-alive')).body.status, 'passing');
   });
 
@@ -33,12 +42,17 @@ describe('RegistryClient against a running registry', { concurrency: true }, () 
     const registryClient = newRegistryClient(registry.server.url, 'warned');
     t.after(() => registryClient.close());
     await registryClient.start();
+    const reports: Instance[] = [];
+    registryClient.on('heartbeat', (instance) => reports.push(instance));
 
     registryClient.setStatus('warning', 'disk 91% full');
-    const [first] = (await once(registryClient, 'heartbeat')) as [Instance];
-    await sleep(800); // two more heartbeats of the loop
+    // The one setStatus sent, then two of the loop's.
+    await waitFor(() => reports.length >= 3, { what: () => `three heartbeats (${reports.length} so far)` });
 
-    assert.equal(first.status, 'warning');
+    assert.deepEqual(
+      reports.slice(0, 3).map((instance) => [instance.status, instance.output]),
+      [['warning', 'disk 91% full'], ['warning', 'disk 91% full'], ['warning', 'disk 91% full']],
+    );
     const shown = (await registry.api.get('/v1/services/web/instances/warned')).body;
     assert.deepEqual([shown.status, shown.output], ['warning', 'disk 91% full']);
   });
@@ -60,23 +74,29 @@ describe('RegistryClient against a running registry', { concurrency: true }, () 
 
     await Promise.all([registryClient.close(), registryClient.close()]);
     registryClient.on('heartbeat', () => heartbeatsAfterClose++);
+    // Absence is the subject, and nothing marks a heartbeat that never comes: wait out more than
+    // one heartbeat period (at most 367 ms for a 1 s TTL). A heartbeat sent anyway would also
+    // get 404 and register the instance again, which the 404 below would catch.
     await sleep(500);
 
     assert.equal((await registry.api.get('/v1/services/web/instances/leaving')).status, 404);
     assert.equal(heartbeatsAfterClose, 0);
   });
 
-  test('a heartbeat that gets 404 registers the instance again at once and emits reregistered', async (t) => {
+  test('a heartbeat that gets 404 registers the instance again at once, without backing off, and emits reregistered', async (t) => {
     const registryClient = newRegistryClient(registry.server.url, 'evicted');
     t.after(() => registryClient.close());
     await registryClient.start();
+    const seen: string[] = [];
+    registryClient.on('unreachable', (error) => seen.push(`unreachable: ${error.code}`));
+    registryClient.on('reregistered', () => seen.push('reregistered'));
 
+    const reregistered = nextEvent(registryClient, 'reregistered', 10_000);
     await registry.api.delete('/v1/services/web/instances/evicted');
-    const started = performance.now();
-    const [instance] = (await once(registryClient, 'reregistered', { signal: AbortSignal.timeout(2_000) })) as [Instance];
+    const [instance] = (await reregistered) as [Instance];
 
     assert.equal(instance.id, 'evicted');
-    assert.ok(performance.now() - started < 600, 'within one heartbeat period');
+    assert.deepEqual(seen, ['reregistered'], 'no failure and no back-off between the 404 and the registration');
     assert.equal((await registry.api.get('/v1/services/web/instances/evicted')).status, 200);
   });
 

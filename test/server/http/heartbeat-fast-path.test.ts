@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { Acl } from '../../../server/acl/acl.js';
@@ -11,6 +11,7 @@ import { HEARTBEAT_ROUTE, heartbeatAnswers, heartbeatPath } from '../../../serve
 import { responseSerializerCompiler } from '../../../server/http/validation.js';
 import { Metrics } from '../../../server/metrics/metrics.js';
 import { Instance, InstanceId, ServiceName } from '../../../contract/instance.js';
+import { nextEvent, waitFor } from '../../support/events.js';
 import { registration, registryWithClock } from '../../support/registry.js';
 
 interface RawAnswer {
@@ -199,15 +200,20 @@ test('a heartbeat arriving while the server closes gets fastify\'s 503 and Conne
   const before = registry.getInstance('web', 'w1').lastHeartbeatAt;
   clock.advance(1_000);
   // Headers begun before close: the connection is busy, so closing waits for it.
+  const accepted = nextEvent(app.server, 'connection');
   const socket = connect({ port, host: '127.0.0.1' });
   await once(socket, 'connect');
-  socket.write(`PUT ${HEARTBEAT} HTTP/1.1\r\nHost: beacon\r\n`);
+  const begun = `PUT ${HEARTBEAT} HTTP/1.1\r\nHost: beacon\r\n`;
+  socket.write(begun);
   let answer = '';
   socket.on('data', (chunk) => (answer += chunk));
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // node:http parses what it reads at once: with the bytes read, the request has begun.
+  const [serverSide] = (await accepted) as [Socket];
+  await waitFor(() => serverSide.bytesRead >= begun.length, { what: 'the server to read the begun headers' });
 
   const closed = app.close();
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Fastify stops listening only after it marked itself closing and ran the preClose hooks.
+  await waitFor(() => !app.server.listening, { what: 'fastify to be closing' });
   socket.write('\r\n');
   // A 200 with keep-alive would hold the socket (and the close) open: cut it, then assert.
   const cut = setTimeout(() => socket.destroy(), 5_000);

@@ -5,6 +5,7 @@ import { buildApp } from '../../../../server/http/app.js';
 import { MAX_WAIT_MS } from '../../../../server/http/blocking.js';
 import { consulQuery } from '../../../../server/http/consul/consul-query.js';
 import { Metrics } from '../../../../server/metrics/metrics.js';
+import { waitFor, within } from '../../../support/events.js';
 import { registration, registryWithClock } from '../../../support/registry.js';
 
 const BOOTSTRAP = 'consul-routes-bootstrap-secret';
@@ -180,18 +181,19 @@ describe('Consul-compatible reads', () => {
     const { app, registry } = await consulApp(t);
     registry.register('web', 'a', registration());
     const index = Number((await app.inject({ url: '/v1/health/service/web' })).headers['x-consul-index']);
-    const started = Date.now();
 
-    const blocked = app.inject({ url: `/v1/health/service/web?index=${index}&wait=5s&stale=` });
-    setTimeout(() => {
-      registry.register('db', 'd', registration());
-      registry.deregister('web', 'a');
-    }, 50);
-    const answer = await blocked;
+    const blocked = app.inject({ url: `/v1/health/service/web?index=${index}&wait=30s&stale=` });
+    await waitFor(() => registry.blockedQueries === 1, { what: 'the health query parked' });
+    registry.register('db', 'd', registration());
+    // A change wakes its waiters as it is made: still parked, db's change did not wake web's query.
+    const parkedPastDb = registry.blockedQueries;
+    registry.deregister('web', 'a');
+    // Far below the 30 s wait: only web's change can have released it.
+    const answer = await within(blocked, 10_000, 'the blocked health query after web changed');
 
+    assert.equal(parkedPastDb, 1, "db's change left web's query parked");
     assert.deepEqual(answer.json(), []);
     assert.ok(Number(answer.headers['x-consul-index']) > index);
-    assert.ok(Date.now() - started < 2_000);
   });
 
   it('a wait longer than Beacon allows is shortened to its maximum, not refused (Consul shortens too)', () => {
