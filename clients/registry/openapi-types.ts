@@ -1214,7 +1214,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description Whether the guard may engage */
+                            /** @description Whether self-preservation may engage */
                             enabled: boolean;
                             /** @description Whether it holds expiries back now */
                             engaged: boolean;
@@ -1274,7 +1274,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** @description Whether the guard may engage */
+                            /** @description Whether self-preservation may engage */
                             enabled: boolean;
                             /** @description Whether it holds expiries back now */
                             engaged: boolean;
