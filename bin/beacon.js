@@ -10,6 +10,7 @@ const commands = {
   heartbeat: ["renews an instance's TTL, optionally with a status", () => import('../dist/clients/cli/heartbeat.js')],
   maintenance: ['turns maintenance on or off', () => import('../dist/clients/cli/maintenance.js')],
   resolve: ['looks a service up in DNS', () => import('../dist/clients/cli/resolve.js')],
+  cluster: ['shows where the registry is kept and the nodes serving it', () => import('../dist/clients/cli/cluster.js')],
   'demo-service': ['a tiny HTTP service that registers itself (the demo, docs/demo.md)', () => import('../dist/clients/demo/demo-service-main.js')],
 };
 

@@ -15,7 +15,9 @@ import { packageRoot } from './paths.js';
 import { Registry } from './registry/registry.js';
 import { DEFAULT_SELF_PRESERVATION } from './registry/self-preservation.js';
 import { MemoryStore } from './store/memory/memory-store.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { TokenStore } from './store/store.js';
+import { openRegistryStore } from './cluster/registry-store.js';
+import { ConfigError } from './config.js';
 
 export interface Beacon {
   app: FastifyInstance;
@@ -40,30 +42,39 @@ export const version: string = (JSON.parse(readFileSync(`${packageRoot}package.j
 /** Wires store → registry → HTTP and starts listening. Everything is built here, nowhere else. */
 export async function startBeacon(config: ServerConfig, options: StartOptions = {}): Promise<Beacon> {
   const metrics = new Metrics();
-  const store = new SqliteStore({ path: config.db, synchronous: config.dbSync });
+  let app: FastifyInstance | undefined;
+  const stores = await openRegistryStore(config, () => app?.log);
+  const { store } = stores;
   let registry: Registry;
-  let app: FastifyInstance;
   try {
     const clock = options.clock ?? systemClock;
+    if (config.acl && !stores.tokens) throw new ConfigError('--acl with --etcd is not built yet: ACL tokens are kept only in the SQLite store (docs/cluster.md)');
     registry = new Registry({
       store,
       clock,
+      ...(stores.owns ? { owns: stores.owns } : {}),
+      expiryGraceMs: stores.expiryGraceMs,
       events: metrics.registryEvents,
       selfPreservation: { ...DEFAULT_SELF_PRESERVATION, share: config.selfPreservation },
       caps: { instances: config.maxInstances, instancesPerService: config.maxInstancesPerService },
     });
     metrics.observe(registry);
-    const acl = config.acl ? openAcl(store, clock, config.aclBootstrapToken) : undefined;
-    app = await buildApp({ registry, metrics, ...(acl ? { acl } : {}), writeRateLimit: config.writeRateLimit,
+    const acl = config.acl && stores.tokens ? openAcl(stores.tokens, clock, config.aclBootstrapToken) : undefined;
+    const cluster = stores.status(() => registry.catalogIndex());
+    app = await buildApp({ registry, metrics, cluster, ...(acl ? { acl } : {}), writeRateLimit: config.writeRateLimit,
       maxWaitersPerClient: config.maxWaitersPerClient,
       timeouts: { headersMs: config.headerTimeoutMs, requestMs: config.requestTimeoutMs },
       logLevel: config.logLevel, version, datacenter: config.datacenter });
   } catch (error) {
-    store.close();
+    await stores.close();
     throw error;
   }
-  app.log.info({ db: config.db, instances: registry.countByStatus() }, 'registry loaded');
-  const housekeeping = new Housekeeping(registry, app.log, metrics, options.housekeeping);
+  const loadedFrom = config.etcd.length > 0 ? { etcd: config.etcd.join(','), node: config.nodeName } : { db: config.db };
+  app.log.info({ ...loadedFrom, instances: registry.countByStatus() }, 'registry loaded');
+  const housekeeping = new Housekeeping(registry, app.log, metrics, {
+    ...(stores.livenessIntervalMs ? { flushIntervalMs: stores.livenessIntervalMs } : {}),
+    ...options.housekeeping,
+  });
 
   let httpUrl: string;
   try {
@@ -72,10 +83,11 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.httpPort;
     httpUrl = `http://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
+    await stores.announce(httpUrl);
   } catch (error) {
     housekeeping.stop();
     await app.close();
-    store.close();
+    await stores.close();
     throw new ListenError('HTTP', config.bind, config.httpPort, error);
   }
 
@@ -92,7 +104,7 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
   } catch (error) {
     housekeeping.stop();
     await app.close();
-    store.close();
+    await stores.close();
     throw new ListenError((error as { listener?: string }).listener ?? 'DNS', config.bind, config.dnsPort, error);
   }
 
@@ -111,7 +123,7 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
         await app.close();
         clearTimeout(deadline);
         housekeeping.stop();
-        store.close();
+        await stores.close();
         app.log.info('stopped: listeners closed, heartbeat times written, database closed');
       })()),
   };
@@ -127,7 +139,7 @@ export function buildMemoryApp(): Promise<FastifyInstance> {
 }
 
 /** The token checker for --acl; refuses to start when nobody could ever administer tokens. */
-function openAcl(store: SqliteStore, clock: Clock, bootstrapSecret: string): Acl {
+function openAcl(store: TokenStore, clock: Clock, bootstrapSecret: string): Acl {
   const acl = new Acl(store, clock, bootstrapSecret || undefined);
   if (!acl.hasManagementToken) {
     throw new Error('--acl needs a management token: give one with --acl-bootstrap-token (or BEACON_ACL_BOOTSTRAP_TOKEN)');

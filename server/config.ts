@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { durationMs } from '../contract/duration.js';
 import { ConfigError, domainFlag, envName, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, switchFlag, usage } from '../contract/command-line.js';
@@ -74,8 +75,32 @@ const settings = {
     help: 'the datacenter name the Consul-compatible API reports (docs/integrations.md)',
     schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '--datacenter must be 1-64 of A-Z, a-z, 0-9, "_" and "-"'),
   },
+  etcd: {
+    default: '',
+    help: 'etcd client URLs, comma-separated: keep the registry in etcd and run as one node of a cluster (docs/cluster.md); none: SQLite',
+    schema: z.string().refine((value) => value === '' || value.split(',').every(isEtcdUrl), '--etcd must be http(s)://host:port URLs, comma-separated'),
+  },
+  'etcd-prefix': {
+    default: '/beacon/',
+    help: 'etcd key prefix: two registries can share one etcd',
+    schema: z.string().regex(/^\/([A-Za-z0-9._-]+\/)*$/, '--etcd-prefix must start and end with "/" (e.g. /beacon/)'),
+  },
+  'node-name': {
+    default: '',
+    help: "this node's name in the cluster, unique among live nodes (none: the host name)",
+    schema: z.string().regex(/^([A-Za-z0-9][A-Za-z0-9._-]{0,62})?$/, '--node-name must be 1-63 of A-Z, a-z, 0-9, ".", "_" and "-", starting with a letter or digit'),
+  },
   'log-level': logLevelFlag,
 } satisfies FlagTable;
+
+function isEtcdUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.port !== '' && url.pathname === '/';
+  } catch {
+    return false;
+  }
+}
 
 export interface ServerConfig {
   bind: string;
@@ -99,6 +124,10 @@ export interface ServerConfig {
   /** Empty: none given. */
   aclBootstrapToken: string;
   datacenter: string;
+  /** etcd endpoints; empty: the registry is the SQLite file `db`. */
+  etcd: string[];
+  etcdPrefix: string;
+  nodeName: string;
   logLevel: LogLevel;
 }
 
@@ -106,6 +135,8 @@ export interface ServerConfig {
 export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | null {
   const flags = parseFlags(settings, argv, env);
   if (!flags) return null;
+  const dbGiven = argv.some((arg) => arg === '--db' || arg.startsWith('--db=')) || env[envName('db')] !== undefined;
+  if (flags.etcd !== '' && dbGiven) throw new ConfigError('--etcd and --db are two different stores: give one (with --etcd the registry lives in etcd, not in a file)');
   return {
     bind: flags.bind,
     httpPort: flags['http-port'],
@@ -126,6 +157,9 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     acl: flags.acl,
     aclBootstrapToken: flags['acl-bootstrap-token'],
     datacenter: flags.datacenter,
+    etcd: flags.etcd === '' ? [] : flags.etcd.split(','),
+    etcdPrefix: flags['etcd-prefix'],
+    nodeName: flags['node-name'] || hostname(),
     logLevel: flags['log-level'],
   };
 }

@@ -50,10 +50,10 @@ export class Housekeeping {
     }
   }
 
-  private sweepChunk(): boolean {
+  private async sweepChunk(): Promise<boolean> {
     try {
       const wasPreserving = this.registry.selfPreservationState.engaged;
-      const { expired, removed, withheld, more } = this.registry.sweep();
+      const { expired, removed, withheld, more } = await this.registry.sweep();
       if (expired || removed) this.log.info({ expired, removed }, 'health sweep: instances expired or removed');
       const preserving = this.registry.selfPreservationState.engaged;
       if (preserving && !wasPreserving) {
@@ -84,15 +84,15 @@ export class Housekeeping {
 }
 
 /** Runs `step` until it reports no more work, one step per event-loop turn, never twice at once. */
-function chunked(step: () => boolean): () => void {
+function chunked(step: () => boolean | Promise<boolean>): () => void {
   let running = false;
-  const run = () => {
-    if (step()) setImmediate(run);
+  const run = async () => {
+    if (await step()) setImmediate(run);
     else running = false;
   };
   return () => {
     if (running) return;
     running = true;
-    run();
+    void run();
   };
 }

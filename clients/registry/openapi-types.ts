@@ -50,8 +50,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Readiness: the registry is loaded and not shutting down
-         * @description While the server shuts down every request, this one included, is answered 503.
+         * Readiness: the registry is loaded, not shutting down, and (in a cluster) in contact with etcd
+         * @description While the server shuts down every request, this one included, is answered 503; so is this one while a cluster node has not heard from etcd for 3 s.
          */
         get: {
             parameters: {
@@ -1869,6 +1869,85 @@ export interface paths {
                 };
                 /** @description Default Response */
                 503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            statusCode: number;
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cluster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The store and the nodes serving this registry */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * @description Where the registry is kept
+                             * @enum {string}
+                             */
+                            store: "sqlite" | "etcd";
+                            /** @description This node's name */
+                            node: string;
+                            /** @description The change index this node's view has reached */
+                            index: number;
+                            /** @description The live nodes (under SQLite, only this one) */
+                            nodes: {
+                                name: string;
+                                /** @description The node's HTTP API ('' until it listens, or for a single node) */
+                                http: string;
+                                live: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            statusCode: number;
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };

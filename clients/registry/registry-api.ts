@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import { z } from 'zod';
+import { ClusterView } from '../../contract/cluster.js';
 import { Instance, ServiceSummary } from '../../contract/instance.js';
 import { RegistryClientError } from './errors.js';
 import type { ApiHeartbeat, ApiInstance, ApiMaintenanceChange, ApiRegistration, ApiServiceSummary } from './openapi-contract.js';
@@ -117,6 +118,12 @@ export class RegistryApi {
     if (query.tag !== undefined) search.set('tag', query.tag);
     const { items, index } = await this.list(`/v1/services/${encodeURIComponent(service)}/instances`, search, query, InstanceListBody);
     return { instances: items, index };
+  }
+
+  /** `GET /v1/cluster`: the store and the nodes serving this registry. */
+  async cluster(): Promise<ClusterView> {
+    const exchange: Exchange = { method: 'GET', path: '/v1/cluster' };
+    return parseAnswer(exchange, this.ok(exchange, await this.send(exchange)), ClusterView);
   }
 
   close(): Promise<void> {

@@ -41,8 +41,11 @@ export class Acl {
   }
 
   create(request: TokenCreation): CreatedToken {
-    // 32 random bytes: unguessable, and as URL-safe text fit for a header.
-    const secret = randomBytes(32).toString('base64url');
+    // 32 random bytes: unguessable, and as URL-safe text fit for a header. Never starting with
+    // "-", so `--token <secret>` on a command line is never read as another flag.
+    let secret: string;
+    do secret = randomBytes(32).toString('base64url');
+    while (secret.startsWith('-'));
     const record: TokenRecord = {
       id: randomUUID(),
       secretHash: hashOf(secret),

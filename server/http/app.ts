@@ -18,6 +18,8 @@ import { instanceRoutes } from './routes/instances.js';
 import { serviceRoutes } from './routes/services.js';
 import { systemRoutes } from './routes/system.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { clusterRoutes } from './routes/cluster.js';
+import type { ClusterStatus } from '../cluster/cluster-view.js';
 import { formatProblems, responseSerializerCompiler, zodValidatorCompiler } from './validation.js';
 
 declare module 'fastify' {
@@ -27,6 +29,7 @@ declare module 'fastify' {
     /** Undefined when ACL is off. */
     acl: Acl | undefined;
     clientWaiters: ClientWaiters;
+    cluster: ClusterStatus;
   }
 }
 
@@ -60,6 +63,8 @@ export interface AppOptions {
   version?: string;
   /** The datacenter the Consul-compatible reads report (default dc1). */
   datacenter?: string;
+  /** This node's link to its cluster; absent: a single node on SQLite. */
+  cluster?: ClusterStatus;
 }
 
 export const DEFAULT_DATACENTER = 'dc1';
@@ -104,6 +109,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('registry', options.registry);
   app.decorate('metrics', options.metrics);
   app.decorate('acl', options.acl);
+  const cluster = options.cluster ?? singleNode(options.registry);
+  app.decorate('cluster', cluster);
+  reportLastContact(app, cluster);
   app.decorate('clientWaiters', new ClientWaiters(options.maxWaitersPerClient ?? DEFAULT_MAX_WAITERS_PER_CLIENT));
   acceptJsonOnly(app);
   enforceAccess(app, options.acl);
@@ -129,6 +137,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         { name: 'system', description: "The registry's own health and metrics" },
         { name: 'acl', description: 'Tokens (with --acl): create, list, revoke' },
         { name: 'operator', description: "The operator's controls: self-preservation" },
+        { name: 'cluster', description: 'The nodes serving this registry (docs/cluster.md)' },
         { name: 'consul', description: 'Consul-compatible reads for discovery tools such as Prometheus (docs/integrations.md)' },
       ],
     },
@@ -142,6 +151,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(operatorRoutes);
   await app.register(consulRoutes, { datacenter: options.datacenter ?? DEFAULT_DATACENTER, version: options.version ?? '0.0.0' });
   await app.register(dashboardRoutes);
+  await app.register(clusterRoutes(cluster));
   await app.ready();
   return app;
 }
@@ -181,5 +191,27 @@ function countRequests(app: FastifyInstance, metrics: Metrics): void {
     };
     const existing = route.onResponse;
     route.onResponse = existing === undefined ? [count] : [...(Array.isArray(existing) ? existing : [existing]), count];
+  });
+}
+
+/** A registry that is one process on SQLite: the cluster is this node, and it is never out of contact. */
+function singleNode(registry: Registry): ClusterStatus {
+  return {
+    view: () => ({ store: 'sqlite', node: 'local', index: registry.catalogIndex(), nodes: [{ name: 'local', http: '', live: true }] }),
+    lastContactMs: () => undefined,
+    peerSecret: () => undefined,
+  };
+}
+
+/**
+ * In a cluster every read says how long ago this node last heard from etcd (SPEC), so a client
+ * of a node cut off from the cluster can tell how stale its answer may be.
+ */
+function reportLastContact(app: FastifyInstance, cluster: ClusterStatus): void {
+  if (cluster.lastContactMs() === undefined && cluster.peerSecret() === undefined) return;
+  app.addHook('onSend', async (request, reply) => {
+    if (request.method !== 'GET') return;
+    const ms = cluster.lastContactMs();
+    if (ms !== undefined) reply.header('x-beacon-last-contact', String(ms));
   });
 }

@@ -1,10 +1,11 @@
 import { RegistryError } from './errors.js';
 
 /**
- * Change indexes for blocking queries (Consul's semantics). One counter grows with every
- * visible change; each watched key (a service, or the catalog) remembers the counter value
- * of its last change. A waiter is released by the change itself: `bump` resolves the
- * waiters of exactly the keys it touched, so nothing polls.
+ * Change indexes for blocking queries (Consul's semantics). Every commit has an index above all
+ * earlier ones (the store hands it out: a counter in SQLite, the revision in etcd); each watched
+ * key (a service, or the catalog) remembers the index of its last visible change. A waiter is
+ * released by the change itself: `bump` resolves the waiters of exactly the keys it touched, so
+ * nothing polls.
  */
 export type WaitOutcome = 'changed' | 'timeout' | 'released';
 
@@ -14,9 +15,8 @@ interface Waiter {
 }
 
 export class ChangeIndex {
-  private counter: number;
   private readonly startIndex: number;
-  private readonly keyIndexes = new Map<string, number>();
+  private readonly keyIndexes: Map<string, number>;
   private readonly waiters = new Map<string, Set<Waiter>>();
   private waiting = 0;
   private released = false;
@@ -25,22 +25,15 @@ export class ChangeIndex {
    * @param start the last index handed out before this process (persisted by the store), so
    *   indexes never go backwards across restarts
    * @param maxWaiters bound on concurrently blocked queries
+   * @param known the index of keys whose last change the store could tell
    */
   constructor(
     start: number,
     private readonly maxWaiters: number,
+    known: ReadonlyMap<string, number> = new Map(),
   ) {
-    this.counter = Math.max(1, start);
-    this.startIndex = this.counter;
-  }
-
-  /** The index the next change will get. */
-  get next(): number {
-    return this.counter + 1;
-  }
-
-  get last(): number {
-    return this.counter;
+    this.startIndex = Math.max(1, start);
+    this.keyIndexes = new Map(known);
   }
 
   get waiterCount(): number {
@@ -52,18 +45,16 @@ export class ChangeIndex {
     return this.keyIndexes.get(key) ?? this.startIndex;
   }
 
-  /** Advances the counter once and releases the waiters of every key given. */
-  bump(keys: Iterable<string>): number {
-    this.counter += 1;
+  /** Sets the keys' index to `index` (a commit's, above every earlier one) and releases their waiters. */
+  bump(keys: Iterable<string>, index: number): void {
     for (const key of keys) {
-      this.keyIndexes.set(key, this.counter);
+      this.keyIndexes.set(key, index);
       const waiting = this.waiters.get(key);
       if (!waiting) continue;
       for (const waiter of waiting) {
-        if (waiter.after < this.counter) waiter.resolve('changed');
+        if (waiter.after < index) waiter.resolve('changed');
       }
     }
-    return this.counter;
   }
 
   /**

@@ -10,6 +10,8 @@ import { isoTime } from './iso-time.js';
  *   maintenance hides the instance whatever its health underneath.
  */
 export interface LiveInstance extends InstanceRecord {
+  /** The store's version of the record, compared on its next change (0 where the store keeps none). */
+  version: number;
   /** When the instance turns critical without a heartbeat. Memory only: restarts grant a fresh TTL. */
   expiresAt: number;
   /** The deadline this object is queued under (Infinity: not queued). */

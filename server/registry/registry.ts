@@ -1,6 +1,6 @@
 import type { Clock } from '../../contract/clock.js';
 import type { InstanceRecord } from './instance-record.js';
-import type { Store, StoreChange } from '../store/store.js';
+import { type CommittedBatch, type Store, type StoreChange, StoreConflict, type StoredInstance } from '../store/store.js';
 import { ChangeIndex, type WaitOutcome } from './change-index.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { LivenessBacklog } from './liveness-backlog.js';
@@ -31,6 +31,16 @@ export interface RegistryOptions {
   events?: RegistryEvents;
   selfPreservation?: SelfPreservationOptions;
   caps?: InstanceCaps;
+  /**
+   * Whether this node expires and removes the instance (in a cluster, exactly one live node
+   * does); a single node owns every instance.
+   */
+  owns?: (service: string, id: string) => boolean;
+  /**
+   * How long past its TTL an instance waits before it expires: in a cluster, the time a
+   * heartbeat taken at another node may take to reach this one (0 for a single node).
+   */
+  expiryGraceMs?: number;
 }
 
 /** Bounds on the fleet, so one runaway client cannot fill the registry's memory. */
@@ -62,6 +72,9 @@ const CATALOG = '*';
 /** How soon an expiry held back by self-preservation is looked at again. */
 const HELD_EXPIRY_RECHECK_MS = 1_000;
 
+/** How often a write is made again after another node changed the same instance first. */
+const MAX_CONFLICT_RETRIES = 5;
+
 interface Change {
   before?: LiveInstance;
   after?: LiveInstance;
@@ -83,6 +96,8 @@ export class Registry {
   private readonly events: RegistryEvents;
   private readonly selfPreservation: SelfPreservation<LiveInstance>;
   private readonly caps: InstanceCaps;
+  private readonly owns: (service: string, id: string) => boolean;
+  private readonly expiryGraceMs: number;
   private instanceCount = 0;
 
   constructor(options: RegistryOptions) {
@@ -91,57 +106,70 @@ export class Registry {
     this.events = options.events ?? {};
     this.selfPreservation = new SelfPreservation(options.selfPreservation ?? DEFAULT_SELF_PRESERVATION);
     this.caps = options.caps ?? DEFAULT_CAPS;
+    this.owns = options.owns ?? (() => true);
+    this.expiryGraceMs = options.expiryGraceMs ?? 0;
     const state = this.store.load();
-    this.changes = new ChangeIndex(state.lastIndex, options.maxWaiters ?? 10_000);
+    this.changes = new ChangeIndex(state.lastIndex, options.maxWaiters ?? 10_000, state.keyIndexes);
     const now = this.clock.now();
     for (const record of state.instances) {
       // Restart grace: a registry restart must never expire the fleet, so every instance
       // gets one full TTL from now to heartbeat again.
       // (An instance already expired keeps the moment it expired.)
       const expiresAt = record.expired ? record.lastHeartbeatAt + record.ttlMs : Math.max(record.lastHeartbeatAt, now) + record.ttlMs;
-      this.place({ ...record, expiresAt, scheduledAt: Infinity });
+      this.place({ ...record, version: record.version ?? 0, expiresAt, scheduledAt: Infinity });
     }
+    this.store.subscribe((batch) => this.applyCommitted(batch));
   }
 
-  register(service: string, id: string, registration: InstanceRegistration): { instance: Instance; created: boolean } {
-    const before = this.find(service, id);
-    if (!before) this.checkCaps(service, id);
-    const now = this.clock.now();
-    const ttlMs = registration.ttl * 1000;
-    const after: LiveInstance = {
-      service,
-      id,
-      address: registration.address,
-      port: registration.port,
-      weight: registration.weight,
-      tags: registration.tags,
-      meta: registration.meta,
-      ttlMs,
-      deregisterAfterMs: registration.deregisterAfter * 1000,
-      checkStatus: 'passing',
-      output: '',
-      // Maintenance is the operator's decision: a restarting instance does not undo it.
-      maintenance: before?.maintenance ?? false,
-      maintenanceReason: before?.maintenanceReason ?? null,
-      expired: false,
-      criticalSince: null,
-      registeredAt: now,
-      lastHeartbeatAt: now,
-      expiresAt: now + ttlMs,
-      scheduledAt: Infinity,
-    };
-    this.commit([{ before, after }]);
-    return { instance: toView(after), created: !before };
+  async register(service: string, id: string, registration: InstanceRegistration): Promise<{ instance: Instance; created: boolean }> {
+    let created = false;
+    const instance = await this.write(service, id, (before) => {
+      if (!before) this.checkCaps(service, id);
+      created = !before;
+      const now = this.clock.now();
+      const ttlMs = registration.ttl * 1000;
+      const after: LiveInstance = {
+        service,
+        id,
+        address: registration.address,
+        port: registration.port,
+        weight: registration.weight,
+        tags: registration.tags,
+        meta: registration.meta,
+        ttlMs,
+        deregisterAfterMs: registration.deregisterAfter * 1000,
+        checkStatus: 'passing',
+        output: '',
+        // Maintenance is the operator's decision: a restarting instance does not undo it.
+        maintenance: before?.maintenance ?? false,
+        maintenanceReason: before?.maintenanceReason ?? null,
+        expired: false,
+        criticalSince: null,
+        registeredAt: now,
+        lastHeartbeatAt: now,
+        version: before?.version ?? 0,
+        expiresAt: now + ttlMs,
+        scheduledAt: Infinity,
+      };
+      return after;
+    });
+    return { instance: toView(instance!), created };
   }
 
-  heartbeat(service: string, id: string, heartbeat: Heartbeat): Instance {
-    const instance = this.require(service, id);
-    const now = this.clock.now();
+  async heartbeat(service: string, id: string, heartbeat: Heartbeat): Promise<Instance> {
     const status = heartbeat.status ?? 'passing';
     const output = heartbeat.output ?? '';
     this.events.heartbeat?.();
-    if (instance.expired || status !== instance.checkStatus) {
-      const after = revise(instance, {
+    let renewed: LiveInstance | undefined;
+    const stored = await this.write(service, id, (instance) => {
+      if (!instance) throw notFound(service, id);
+      const now = this.clock.now();
+      if (!instance.expired && status === instance.checkStatus) {
+        this.renew(instance, now, output);
+        renewed = instance;
+        return undefined;
+      }
+      return revise(instance, {
         checkStatus: status,
         output,
         expired: false,
@@ -149,11 +177,8 @@ export class Registry {
         lastHeartbeatAt: now,
         expiresAt: now + instance.ttlMs,
       });
-      this.commit([{ before: instance, after }]);
-      return toView(after);
-    }
-    this.renew(instance, now, output);
-    return toView(instance);
+    });
+    return toView(stored ?? renewed!);
   }
 
   /**
@@ -171,18 +196,37 @@ export class Registry {
     return instance;
   }
 
-  setMaintenance(service: string, id: string, change: MaintenanceChange): Instance {
-    const before = this.require(service, id);
-    const after = revise(before, {
-      maintenance: change.enabled,
-      maintenanceReason: change.enabled ? (change.reason ?? null) : null,
-    });
-    this.commit([{ before, after }]);
-    return toView(after);
+  /**
+   * A heartbeat another node of the cluster took, `ageMs` ago: it renews liveness here too, so
+   * whichever node expires the instance knows of it. Only moves liveness forward; an instance
+   * this node does not know, or knows as expired, is left alone (that node wrote any change).
+   */
+  renewFromPeer(service: string, id: string, ageMs: number, output: string): void {
+    const instance = this.find(service, id);
+    if (instance === undefined || instance.expired) return;
+    const heartbeatAt = this.clock.now() - ageMs;
+    if (heartbeatAt <= instance.lastHeartbeatAt) return;
+    instance.lastHeartbeatAt = heartbeatAt;
+    instance.expiresAt = Math.max(instance.expiresAt, heartbeatAt + instance.ttlMs);
+    instance.output = output;
   }
 
-  deregister(service: string, id: string): void {
-    this.commit([{ before: this.require(service, id) }]);
+  async setMaintenance(service: string, id: string, change: MaintenanceChange): Promise<Instance> {
+    const instance = await this.write(service, id, (before) => {
+      if (!before) throw notFound(service, id);
+      return revise(before, {
+        maintenance: change.enabled,
+        maintenanceReason: change.enabled ? (change.reason ?? null) : null,
+      });
+    });
+    return toView(instance!);
+  }
+
+  async deregister(service: string, id: string): Promise<void> {
+    await this.write(service, id, (before) => {
+      if (!before) throw notFound(service, id);
+      return null;
+    });
   }
 
   getInstance(service: string, id: string): Instance {
@@ -257,7 +301,7 @@ export class Registry {
    * later, and apply as soon as self-preservation admits them (or their heartbeats came back
    * meanwhile).
    */
-  sweep(limit = 500): SweepResult {
+  async sweep(limit = 500): Promise<SweepResult> {
     const now = this.clock.now();
     const changes: Change[] = [];
     let expired = 0;
@@ -272,9 +316,19 @@ export class Registry {
       const instance = due.item;
       if (this.find(instance.service, instance.id) !== instance || instance.scheduledAt !== due.at) continue;
       instance.scheduledAt = Infinity;
+      if (!this.owns(instance.service, instance.id)) {
+        // Another node's to expire or remove; looked at again in case that node goes away.
+        instance.scheduledAt = now + HELD_EXPIRY_RECHECK_MS;
+        this.deadlines.push(instance.scheduledAt, instance);
+        continue;
+      }
       if (isCritical(instance) && (instance.criticalSince ?? 0) + instance.deregisterAfterMs <= now) {
         changes.push({ before: instance });
         removed += 1;
+      } else if (!instance.expired && instance.expiresAt + this.expiryGraceMs > now) {
+        this.selfPreservation.settle(instance);
+        instance.scheduledAt = instance.expiresAt + this.expiryGraceMs;
+        this.deadlines.push(instance.scheduledAt, instance);
       } else if (!instance.expired && instance.expiresAt <= now) {
         this.selfPreservation.settle(instance); // looked at now: held again below if still held back
         if (expiriesAdmitted === undefined) {
@@ -299,12 +353,11 @@ export class Registry {
     }
     if (changes.length > 0) {
       try {
-        this.commit(changes);
+        await this.commit(changes, true);
       } catch (error) {
         for (const change of changes) this.schedule(change.before!);
         throw error;
       }
-      this.selfPreservation.applied(now, expired);
       if (expired) this.events.expired?.(expired);
       if (removed) this.events.removed?.(removed);
     }
@@ -387,39 +440,84 @@ export class Registry {
 
   private require(service: string, id: string): LiveInstance {
     const instance = this.find(service, id);
-    if (!instance) throw new RegistryError('instance_not_found', `instance ${service}/${id} is not registered`);
+    if (!instance) throw notFound(service, id);
     return instance;
   }
 
   /**
-   * Writes the changes durably, then applies them to memory and moves the change indexes of
-   * what they visibly altered. If the write fails nothing is applied.
+   * One write to one instance: `change` makes the instance's next state from its current one
+   * (undefined: nothing to store; null: remove it), and the result is committed. If another
+   * node changed the instance meanwhile (StoreConflict), the change is made again from the
+   * newer state. Resolves with the instance as applied.
    */
-  private commit(changes: readonly Change[]): void {
-    const visible = changes.filter((change) => visiblyDiffers(change.before, change.after));
-    const index = visible.length > 0 ? this.changes.next : this.changes.last;
+  private async write(
+    service: string,
+    id: string,
+    change: (before: LiveInstance | undefined) => LiveInstance | null | undefined,
+  ): Promise<LiveInstance | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const before = this.find(service, id);
+      const after = change(before);
+      if (after === undefined) return before;
+      try {
+        await this.commit([{ before, after: after ?? undefined }]);
+        return after === null ? undefined : (this.find(service, id) ?? after);
+      } catch (error) {
+        if (!(error instanceof StoreConflict) || attempt >= MAX_CONFLICT_RETRIES) throw storageError(error);
+      }
+    }
+  }
+
+  /**
+   * Writes the changes durably; the store hands them back to applyCommitted, which applies
+   * them to memory. If the write fails nothing is applied. `asSessionHolder`: the sweep's own
+   * decisions, which a cluster commits only while this node's session lives.
+   */
+  private async commit(changes: readonly Change[], asSessionHolder = false): Promise<void> {
+    const touched = new Set<string>();
+    for (const { before, after } of changes) {
+      if (!visiblyDiffers(before, after)) continue;
+      touched.add((before ?? after)!.service);
+      // The catalog shows each service's counts by status (Beacon) and its tags (Consul's
+      // catalog/services), so it moves when either does.
+      if (!before || !after || statusOf(before) !== statusOf(after) || JSON.stringify(before.tags) !== JSON.stringify(after.tags)) touched.add(CATALOG);
+    }
     try {
-      this.store.apply(changes.map(toStoreChange), index);
+      await this.store.commit(changes.map(toStoreChange), { touched, asSessionHolder });
     } catch (error) {
+      if (error instanceof StoreConflict) throw error;
       throw storageError(error);
     }
-    for (const { before, after } of changes) {
+  }
+
+  /**
+   * Every committed change comes in here, in commit order: this node's own, and in a cluster
+   * every other node's. The memory view and the change indexes move only here.
+   */
+  private applyCommitted({ index, changes }: CommittedBatch): void {
+    const now = this.clock.now();
+    const touched = new Set<string>();
+    let expired = 0;
+    for (const change of changes) {
+      const service = change.kind === 'put' ? change.instance.service : change.service;
+      const id = change.kind === 'put' ? change.instance.id : change.id;
+      const before = this.find(service, id);
+      const after = change.kind === 'put' ? live(change.instance, before, index) : undefined;
       if (before) {
         this.dirtyLiveness.delete(before);
         this.selfPreservation.settle(before);
         this.remove(before);
       }
       if (after) this.place(after);
+      if (after?.expired && !before?.expired) expired += 1;
+      if (visiblyDiffers(before, after)) {
+        touched.add(service);
+        if (!before || !after || statusOf(before) !== statusOf(after) || JSON.stringify(before.tags) !== JSON.stringify(after.tags)) touched.add(CATALOG);
+      }
     }
-    if (visible.length === 0) return;
-    const keys = new Set(visible.map((change) => (change.before ?? change.after)!.service));
-    // The catalog shows each service's counts by status (Beacon) and its tags (Consul's
-    // catalog/services), so it moves when either does.
-    const catalogChanged = visible.some(
-      ({ before, after }) => !before || !after || statusOf(before) !== statusOf(after) || JSON.stringify(before.tags) !== JSON.stringify(after.tags),
-    );
-    if (catalogChanged) keys.add(CATALOG);
-    this.changes.bump(keys);
+    // Self-preservation counts every expiry in the window, whichever node applied it.
+    this.selfPreservation.applied(now, expired);
+    if (touched.size > 0) this.changes.bump(touched, index);
   }
 
   /** Refuses a new instance that would pass a cap (loaded instances never are: they exist already). */
@@ -462,8 +560,31 @@ export class Registry {
 }
 
 function toStoreChange({ before, after }: Change): StoreChange {
-  if (after) return { kind: 'put', instance: after };
-  return { kind: 'delete', service: before!.service, id: before!.id };
+  const expectedVersion = before?.version ?? 0;
+  if (after) return { kind: 'put', instance: toRecord(after), expectedVersion };
+  return { kind: 'delete', service: before!.service, id: before!.id, expectedVersion };
+}
+
+/** The durable part of an instance: what a store keeps (memory-only fields left out). */
+function toRecord(instance: LiveInstance): InstanceRecord {
+  const { expiresAt: _expiresAt, scheduledAt: _scheduledAt, version: _version, ...record } = instance;
+  return record;
+}
+
+/**
+ * An instance as committed, made live. Its expiry follows its last heartbeat, unless it was
+ * already later (the restart grace, or heartbeats this node saw after the record was written).
+ */
+function live(record: StoredInstance, before: LiveInstance | undefined, index: number): LiveInstance {
+  const { version, ...fields } = record as StoredInstance & Partial<LiveInstance>;
+  const sameLife = before !== undefined && before.registeredAt === record.registeredAt && before.ttlMs === record.ttlMs;
+  const lastHeartbeatAt = sameLife ? Math.max(before.lastHeartbeatAt, record.lastHeartbeatAt) : record.lastHeartbeatAt;
+  const expiresAt = Math.max(lastHeartbeatAt + record.ttlMs, sameLife ? before.expiresAt : 0);
+  return { ...fields, lastHeartbeatAt, version: version ?? index, expiresAt, scheduledAt: Infinity };
+}
+
+function notFound(service: string, id: string): RegistryError {
+  return new RegistryError('instance_not_found', `instance ${service}/${id} is not registered`);
 }
 
 function storageError(error: unknown): RegistryError {

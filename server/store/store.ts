@@ -18,21 +18,76 @@ export interface LivenessRecord {
 }
 
 export interface StoredState {
-  instances: InstanceRecord[];
+  instances: StoredInstance[];
   /** The change index last handed out; the registry continues above it. */
   lastIndex: number;
+  /**
+   * The change index of each watched key (a service name, or `*` for the catalog) whose last
+   * change the store can tell; keys not listed start at `lastIndex`. A replicated store gives
+   * them so every node reports the same index for the same content.
+   */
+  keyIndexes?: ReadonlyMap<string, number>;
 }
 
-/** A durable change: when a method returns, the change survives a crash of the process. */
+/** An instance as a store holds it, with the store's version of it (0 where it keeps none). */
+export interface StoredInstance extends InstanceRecord {
+  /** The store's version of this record, compared on the next change (etcd's mod_revision). */
+  version?: number;
+}
+
+/**
+ * A durable change. `expectedVersion` is the version of the record the change was made from
+ * (0: it did not exist): a replicated store refuses the change if the record moved on since
+ * (StoreConflict), so two nodes never both apply a change to the same record.
+ */
 export type StoreChange =
-  | { kind: 'put'; instance: InstanceRecord }
+  | { kind: 'put'; instance: InstanceRecord; expectedVersion: number }
+  | { kind: 'delete'; service: string; id: string; expectedVersion: number };
+
+export interface CommitOptions {
+  /** The change-index keys (services, `*`) whose visible content the changes alter. */
+  touched: ReadonlySet<string>;
+  /**
+   * The change is this node's own decision (an expiry or a removal by the sweep): a replicated
+   * store commits it only while this node's session in the cluster is alive.
+   */
+  asSessionHolder?: boolean;
+}
+
+/** Changes as committed, delivered in commit order to the registry (see Store.subscribe). */
+export interface CommittedBatch {
+  /** The change index of this commit: above every earlier one. */
+  index: number;
+  changes: readonly CommittedChange[];
+}
+
+export type CommittedChange =
+  | { kind: 'put'; instance: StoredInstance }
   | { kind: 'delete'; service: string; id: string };
 
+/** A compare failed: the record moved on since the change was made from it. Nothing was written. */
+export class StoreConflict extends Error {
+  override readonly name = 'StoreConflict';
+}
+
+/**
+ * The registry's persistence boundary. The registry keeps every instance in memory and serves
+ * all reads from it; the store makes changes durable and hands them back, in commit order, to
+ * the one listener that applies them to memory. A local store (SQLite) hands a commit back at
+ * once; a replicated one (etcd) hands back every node's commits as it learns of them, so the
+ * registry has one way in for every change wherever it was made.
+ */
 export interface Store {
   load(): StoredState;
-  /** Applies the changes atomically together with the new change index. */
-  apply(changes: readonly StoreChange[], lastIndex: number): void;
-  /** Best-effort liveness refresh; rows whose instance is gone are skipped. */
+  /** Sets the listener every committed change is delivered to (the registry, once). */
+  subscribe(listener: (batch: CommittedBatch) => void): void;
+  /**
+   * Makes the changes durable, atomically. Resolves once they are committed and delivered to
+   * the listener; rejects with StoreConflict having written nothing, or with another error when
+   * the change may not have been made (the client may safely send it again).
+   */
+  commit(changes: readonly StoreChange[], options: CommitOptions): Promise<void>;
+  /** Best-effort liveness refresh (SQLite writes it; a cluster shares it with the other nodes). */
   saveLiveness(rows: readonly LivenessRecord[]): void;
   close(): void;
 }

@@ -30,7 +30,7 @@ export const instanceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { instance, created } = registry.register(request.params.service, request.params.id, request.body);
+      const { instance, created } = await registry.register(request.params.service, request.params.id, request.body);
       return reply.code(created ? 201 : 200).send(instance);
     },
   );
@@ -78,7 +78,7 @@ export const instanceRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      registry.deregister(request.params.service, request.params.id);
+      await registry.deregister(request.params.service, request.params.id);
       return reply.code(204).send();
     },
   );

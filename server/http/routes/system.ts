@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ErrorBody } from '../errors.js';
+import { OUT_OF_CONTACT_MS } from '../../cluster/cluster-view.js';
+import { ErrorBody, errorBody } from '../errors.js';
 
 const Probe = z.object({ status: z.string() });
 
@@ -16,13 +17,19 @@ export const systemRoutes: FastifyPluginAsyncZod = async (app) => {
     '/readyz',
     {
       schema: {
-        summary: 'Readiness: the registry is loaded and not shutting down',
-        description: 'While the server shuts down every request, this one included, is answered 503.',
+        summary: 'Readiness: the registry is loaded, not shutting down, and (in a cluster) in contact with etcd',
+        description: 'While the server shuts down every request, this one included, is answered 503; so is this one while a cluster node has not heard from etcd for 3 s.',
         tags: ['system'],
         response: { 200: Probe, 503: ErrorBody },
       },
     },
-    async () => ({ status: 'ready' }),
+    async (_request, reply) => {
+      const lastContactMs = app.cluster.lastContactMs();
+      if (lastContactMs !== undefined && lastContactMs > OUT_OF_CONTACT_MS) {
+        return reply.code(503).send(errorBody(503, `not ready: no answer from etcd for ${lastContactMs} ms`));
+      }
+      return { status: 'ready' };
+    },
   );
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['system'] } }, async (_request, reply) => {

@@ -1,5 +1,5 @@
 import type { InstanceRecord } from '../../registry/instance-record.js';
-import type { LivenessRecord, Store, StoreChange, StoredState } from '../store.js';
+import type { CommitOptions, CommittedBatch, LivenessRecord, Store, StoreChange, StoredState } from '../store.js';
 
 /**
  * A store that keeps its state in this process and nowhere else: nothing survives a restart.
@@ -9,17 +9,23 @@ import type { LivenessRecord, Store, StoreChange, StoredState } from '../store.j
 export class MemoryStore implements Store {
   private readonly instances = new Map<string, InstanceRecord>();
   private lastIndex = 0;
+  private listener: ((batch: CommittedBatch) => void) | undefined;
 
   load(): StoredState {
     return { instances: [...this.instances.values()].map((instance) => ({ ...instance })), lastIndex: this.lastIndex };
   }
 
-  apply(changes: readonly StoreChange[], lastIndex: number): void {
+  subscribe(listener: (batch: CommittedBatch) => void): void {
+    this.listener = listener;
+  }
+
+  async commit(changes: readonly StoreChange[], _options: CommitOptions): Promise<void> {
     for (const change of changes) {
       if (change.kind === 'put') this.instances.set(key(change.instance.service, change.instance.id), { ...change.instance });
       else this.instances.delete(key(change.service, change.id));
     }
-    this.lastIndex = lastIndex;
+    this.lastIndex += 1;
+    this.listener?.({ index: this.lastIndex, changes });
   }
 
   saveLiveness(rows: readonly LivenessRecord[]): void {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
 import type { InstanceRecord } from '../../registry/instance-record.js';
-import type { LivenessRecord, Store, StoreChange, StoredState, TokenRecord, TokenStore } from '../store.js';
+import type { CommitOptions, CommittedBatch, LivenessRecord, Store, StoreChange, StoredState, TokenRecord, TokenStore } from '../store.js';
 import { migrate, readMigrations } from './migrate.js';
 
 export type Synchronous = 'normal' | 'full';
@@ -51,6 +51,8 @@ interface TokenRow {
 export class SqliteStore implements Store, TokenStore {
   readonly db: Database.Database;
   private readonly statements;
+  private lastIndex = 0;
+  private listener: ((batch: CommittedBatch) => void) | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -83,20 +85,30 @@ export class SqliteStore implements Store, TokenStore {
   }
 
   load(): StoredState {
-    return {
-      instances: this.statements.all.all().map(fromRow),
-      lastIndex: this.statements.lastIndex.get()?.value ?? 1,
-    };
+    this.lastIndex = this.statements.lastIndex.get()?.value ?? 1;
+    return { instances: this.statements.all.all().map(fromRow), lastIndex: this.lastIndex };
   }
 
-  apply(changes: readonly StoreChange[], lastIndex: number): void {
+  subscribe(listener: (batch: CommittedBatch) => void): void {
+    this.listener = listener;
+  }
+
+  /**
+   * One SQLite transaction, then the changes go to the listener before this returns: the
+   * commit and its effect on memory happen in the same turn of the event loop, so nothing can
+   * come between a change and the state it was made from (no compare is needed here).
+   */
+  async commit(changes: readonly StoreChange[], _options: CommitOptions): Promise<void> {
+    const index = this.lastIndex + 1;
     this.transaction(() => {
       for (const change of changes) {
         if (change.kind === 'put') this.statements.put.run(toRow(change.instance));
         else this.statements.delete.run(change.service, change.id);
       }
-      this.statements.setLastIndex.run(lastIndex);
+      this.statements.setLastIndex.run(index);
     });
+    this.lastIndex = index;
+    this.listener?.({ index, changes });
   }
 
   saveLiveness(rows: readonly LivenessRecord[]): void {

@@ -54,7 +54,7 @@ describe('change indexes', () => {
     const index = new ChangeIndex(1, 10);
     const waiting = index.wait('web', 1, 60_000);
     assert.equal(index.waiterCount, 1);
-    index.bump(['web']);
+    index.bump(['web'], 6);
     assert.equal(await waiting, 'changed');
     assert.equal(index.waiterCount, 0);
   });
@@ -62,7 +62,7 @@ describe('change indexes', () => {
   test('a waiter for another key stays blocked', async () => {
     const index = new ChangeIndex(1, 10);
     const waiting = index.wait('web', 1, 50);
-    index.bump(['db']);
+    index.bump(['db'], 6);
     assert.equal(await waiting, 'timeout');
   });
 
@@ -87,7 +87,7 @@ describe('change indexes', () => {
 
   test('a waiter behind the current index returns at once', async () => {
     const index = new ChangeIndex(5, 10);
-    index.bump(['web']);
+    index.bump(['web'], 6);
     assert.equal(await index.wait('web', 3, 60_000), 'changed');
     assert.equal(index.waiterCount, 0);
   });

@@ -4,62 +4,62 @@ import { registration, registryWithClock } from '../../support/registry.js';
 
 /** The health state machine, driven by a manual clock (no sleeping). */
 describe('health state machine', () => {
-  test('a registered instance is passing until its TTL runs out, then critical', () => {
+  test('a registered instance is passing until its TTL runs out, then critical', async () => {
     const { clock, registry } = registryWithClock();
-    registry.register('web', 'w1', registration({ ttl: 10 }));
+    await registry.register('web', 'w1', registration({ ttl: 10 }));
 
     clock.advance(9_999);
-    registry.sweep();
+    await registry.sweep();
     assert.equal(registry.getInstance('web', 'w1').status, 'passing');
 
     clock.advance(1);
-    assert.deepEqual(registry.sweep(), { expired: 1, removed: 0, withheld: 0, more: false });
+    assert.deepEqual(await registry.sweep(), { expired: 1, removed: 0, withheld: 0, more: false });
     assert.equal(registry.getInstance('web', 'w1').status, 'critical');
   });
 
-  test('a heartbeat pushes the expiry a full TTL past itself', () => {
+  test('a heartbeat pushes the expiry a full TTL past itself', async () => {
     const { clock, registry } = registryWithClock();
-    registry.register('web', 'w1', registration({ ttl: 10 }));
+    await registry.register('web', 'w1', registration({ ttl: 10 }));
     clock.advance(8_000);
-    const renewed = registry.heartbeat('web', 'w1', {});
+    const renewed = await registry.heartbeat('web', 'w1', {});
     assert.equal(Date.parse(renewed.expiresAt), clock.now() + 10_000);
 
     clock.advance(9_000);
-    registry.sweep();
+    await registry.sweep();
     assert.equal(registry.getInstance('web', 'w1').status, 'passing');
     clock.advance(1_000);
-    registry.sweep();
+    await registry.sweep();
     assert.equal(registry.getInstance('web', 'w1').status, 'critical');
   });
 
-  test('a heartbeat may report warning or critical, and a bare heartbeat means passing again', () => {
+  test('a heartbeat may report warning or critical, and a bare heartbeat means passing again', async () => {
     const { registry } = registryWithClock();
-    registry.register('web', 'w1', registration());
-    assert.equal(registry.heartbeat('web', 'w1', { status: 'warning', output: 'disk 91%' }).status, 'warning');
+    await registry.register('web', 'w1', registration());
+    assert.equal((await registry.heartbeat('web', 'w1', { status: 'warning', output: 'disk 91%' })).status, 'warning');
     assert.equal(registry.getInstance('web', 'w1').output, 'disk 91%');
-    assert.equal(registry.heartbeat('web', 'w1', { status: 'critical' }).status, 'critical');
-    const back = registry.heartbeat('web', 'w1', {});
+    assert.equal((await registry.heartbeat('web', 'w1', { status: 'critical' })).status, 'critical');
+    const back = await registry.heartbeat('web', 'w1', {});
     assert.equal(back.status, 'passing');
     assert.equal(back.output, '');
   });
 
-  test('a heartbeat revives an expired instance', () => {
+  test('a heartbeat revives an expired instance', async () => {
     const { clock, registry } = registryWithClock();
-    registry.register('web', 'w1', registration({ ttl: 1 }));
+    await registry.register('web', 'w1', registration({ ttl: 1 }));
     clock.advance(1_000);
-    registry.sweep();
+    await registry.sweep();
     assert.equal(registry.getInstance('web', 'w1').status, 'critical');
-    assert.equal(registry.heartbeat('web', 'w1', {}).status, 'passing');
+    assert.equal((await registry.heartbeat('web', 'w1', {})).status, 'passing');
   });
 
-  test('only a known, unexpired, passing instance renews in memory on a bare heartbeat; the others are left untouched', () => {
+  test('only a known, unexpired, passing instance renews in memory on a bare heartbeat; the others are left untouched', async () => {
     const { clock, registry } = registryWithClock();
-    registry.register('web', 'passing', registration({ ttl: 10 }));
-    registry.register('web', 'warning', registration({ ttl: 10 }));
-    registry.register('web', 'expired', registration({ ttl: 1 }));
-    registry.heartbeat('web', 'warning', { status: 'warning', output: 'disk 91%' });
+    await registry.register('web', 'passing', registration({ ttl: 10 }));
+    await registry.register('web', 'warning', registration({ ttl: 10 }));
+    await registry.register('web', 'expired', registration({ ttl: 1 }));
+    await registry.heartbeat('web', 'warning', { status: 'warning', output: 'disk 91%' });
     clock.advance(1_000);
-    registry.sweep();
+    await registry.sweep();
     const refusedBefore = ['warning', 'expired'].map((id) => registry.getInstance('web', id));
     clock.advance(500);
 
@@ -70,98 +70,98 @@ describe('health state machine', () => {
     assert.deepEqual(['warning', 'expired'].map((id) => registry.getInstance('web', id)), refusedBefore);
   });
 
-  test('an instance critical for deregisterAfter is removed, counted from when it turned critical', () => {
+  test('an instance critical for deregisterAfter is removed, counted from when it turned critical', async () => {
     const { clock, registry } = registryWithClock();
-    registry.register('web', 'w1', registration({ ttl: 10, deregisterAfter: 30 }));
+    await registry.register('web', 'w1', registration({ ttl: 10, deregisterAfter: 30 }));
     clock.advance(10_000); // expires now: critical since t=10s
-    registry.sweep();
+    await registry.sweep();
     clock.advance(29_999);
-    registry.sweep();
+    await registry.sweep();
     assert.equal(registry.listInstances('web').length, 1);
     clock.advance(1);
-    assert.deepEqual(registry.sweep(), { expired: 0, removed: 1, withheld: 0, more: false });
+    assert.deepEqual(await registry.sweep(), { expired: 0, removed: 1, withheld: 0, more: false });
     assert.deepEqual(registry.listInstances('web'), []);
     assert.deepEqual(registry.listServices(), []);
   });
 
-  test('a reported critical status starts the deregisterAfter clock even while heartbeats continue', () => {
+  test('a reported critical status starts the deregisterAfter clock even while heartbeats continue', async () => {
     const { clock, registry } = registryWithClock();
-    registry.register('web', 'w1', registration({ ttl: 10, deregisterAfter: 20 }));
-    registry.heartbeat('web', 'w1', { status: 'critical' });
+    await registry.register('web', 'w1', registration({ ttl: 10, deregisterAfter: 20 }));
+    await registry.heartbeat('web', 'w1', { status: 'critical' });
     clock.advance(9_000);
-    registry.heartbeat('web', 'w1', { status: 'critical' });
+    await registry.heartbeat('web', 'w1', { status: 'critical' });
     clock.advance(9_000);
-    registry.heartbeat('web', 'w1', { status: 'critical' });
+    await registry.heartbeat('web', 'w1', { status: 'critical' });
     clock.advance(2_000);
-    assert.equal(registry.sweep().removed, 1);
+    assert.equal((await registry.sweep()).removed, 1);
   });
 
-  test('recovering from critical resets the removal clock', () => {
+  test('recovering from critical resets the removal clock', async () => {
     const { clock, registry } = registryWithClock();
-    registry.register('web', 'w1', registration({ ttl: 100, deregisterAfter: 20 }));
-    registry.heartbeat('web', 'w1', { status: 'critical' });
+    await registry.register('web', 'w1', registration({ ttl: 100, deregisterAfter: 20 }));
+    await registry.heartbeat('web', 'w1', { status: 'critical' });
     clock.advance(15_000);
-    registry.heartbeat('web', 'w1', {});
+    await registry.heartbeat('web', 'w1', {});
     clock.advance(10_000);
-    registry.heartbeat('web', 'w1', { status: 'critical' });
+    await registry.heartbeat('web', 'w1', { status: 'critical' });
     clock.advance(15_000);
-    assert.equal(registry.sweep().removed, 0);
+    assert.equal((await registry.sweep()).removed, 0);
     assert.equal(registry.getInstance('web', 'w1').status, 'critical');
   });
 
-  test('maintenance hides the health underneath and survives re-registration', () => {
+  test('maintenance hides the health underneath and survives re-registration', async () => {
     const { registry } = registryWithClock();
-    registry.register('web', 'w1', registration());
-    const held = registry.setMaintenance('web', 'w1', { enabled: true, reason: 'kernel upgrade' });
+    await registry.register('web', 'w1', registration());
+    const held = await registry.setMaintenance('web', 'w1', { enabled: true, reason: 'kernel upgrade' });
     assert.equal(held.status, 'maintenance');
     assert.equal(held.maintenanceReason, 'kernel upgrade');
 
-    registry.register('web', 'w1', registration({ port: 9090 }));
+    await registry.register('web', 'w1', registration({ port: 9090 }));
     assert.equal(registry.getInstance('web', 'w1').status, 'maintenance');
 
-    const released = registry.setMaintenance('web', 'w1', { enabled: false });
+    const released = await registry.setMaintenance('web', 'w1', { enabled: false });
     assert.equal(released.status, 'passing');
     assert.equal(released.maintenanceReason, null);
   });
 
-  test('an instance in maintenance still expires and is removed when it stops heartbeating', () => {
+  test('an instance in maintenance still expires and is removed when it stops heartbeating', async () => {
     const { clock, registry } = registryWithClock();
-    registry.register('web', 'w1', registration({ ttl: 5, deregisterAfter: 5 }));
-    registry.setMaintenance('web', 'w1', { enabled: true });
+    await registry.register('web', 'w1', registration({ ttl: 5, deregisterAfter: 5 }));
+    await registry.setMaintenance('web', 'w1', { enabled: true });
     clock.advance(5_000);
-    assert.equal(registry.sweep().expired, 1);
+    assert.equal((await registry.sweep()).expired, 1);
     assert.equal(registry.getInstance('web', 'w1').status, 'maintenance');
     clock.advance(5_000);
-    assert.equal(registry.sweep().removed, 1);
+    assert.equal((await registry.sweep()).removed, 1);
   });
 
-  test('a re-registration answers created once, replaced after, and resets health', () => {
+  test('a re-registration answers created once, replaced after, and resets health', async () => {
     const { clock, registry } = registryWithClock();
-    assert.equal(registry.register('web', 'w1', registration()).created, true);
-    registry.heartbeat('web', 'w1', { status: 'warning' });
+    assert.equal((await registry.register('web', 'w1', registration())).created, true);
+    await registry.heartbeat('web', 'w1', { status: 'warning' });
     clock.advance(1_000);
-    const replaced = registry.register('web', 'w1', registration({ weight: 5 }));
+    const replaced = await registry.register('web', 'w1', registration({ weight: 5 }));
     assert.equal(replaced.created, false);
     assert.equal(replaced.instance.status, 'passing');
     assert.equal(replaced.instance.weight, 5);
   });
 
-  test('a sweep applies at most its limit and reports that more is due', () => {
+  test('a sweep applies at most its limit and reports that more is due', async () => {
     const { clock, registry } = registryWithClock();
-    for (let i = 0; i < 5; i++) registry.register('web', `w${i}`, registration({ ttl: 1 }));
+    for (let i = 0; i < 5; i++) await registry.register('web', `w${i}`, registration({ ttl: 1 }));
     clock.advance(1_000);
-    assert.deepEqual(registry.sweep(3), { expired: 3, removed: 0, withheld: 0, more: true });
-    assert.deepEqual(registry.sweep(3), { expired: 2, removed: 0, withheld: 0, more: false });
+    assert.deepEqual(await registry.sweep(3), { expired: 3, removed: 0, withheld: 0, more: true });
+    assert.deepEqual(await registry.sweep(3), { expired: 2, removed: 0, withheld: 0, more: false });
     assert.equal(registry.countByStatus().critical, 5);
   });
 
-  test('filters by status and tags, sorted by id', () => {
+  test('filters by status and tags, sorted by id', async () => {
     const { registry } = registryWithClock();
-    registry.register('web', 'b', registration({ tags: ['blue', 'eu'] }));
-    registry.register('web', 'a', registration({ tags: ['blue'] }));
-    registry.register('web', 'c', registration({ tags: ['green'] }));
-    registry.heartbeat('web', 'c', { status: 'warning' });
-    registry.setMaintenance('web', 'a', { enabled: true });
+    await registry.register('web', 'b', registration({ tags: ['blue', 'eu'] }));
+    await registry.register('web', 'a', registration({ tags: ['blue'] }));
+    await registry.register('web', 'c', registration({ tags: ['green'] }));
+    await registry.heartbeat('web', 'c', { status: 'warning' });
+    await registry.setMaintenance('web', 'a', { enabled: true });
 
     const ids = (filter: Parameters<typeof registry.listInstances>[1]) => registry.listInstances('web', filter).map((i) => i.id);
     assert.deepEqual(ids({}), ['a', 'b', 'c']);
@@ -173,14 +173,14 @@ describe('health state machine', () => {
     ]);
   });
 
-  test('operations on an unknown instance fail with instance_not_found', () => {
+  test('operations on an unknown instance fail with instance_not_found', async () => {
     const { registry } = registryWithClock();
     for (const operation of [
       () => registry.heartbeat('web', 'nope', {}),
       () => registry.setMaintenance('web', 'nope', { enabled: true }),
       () => registry.deregister('web', 'nope'),
     ]) {
-      assert.throws(operation, { code: 'instance_not_found', message: 'instance web/nope is not registered' });
+      await assert.rejects(operation, { code: 'instance_not_found', message: 'instance web/nope is not registered' });
     }
   });
 });

@@ -14,33 +14,33 @@ describe('registry persistence', () => {
     return { store, registry: new Registry({ store, clock }) };
   }
 
-  test('after a restart every instance gets one full TTL before it can expire', (t) => {
+  test('after a restart every instance gets one full TTL before it can expire', async (t) => {
     const path = join(tempDir(t), 'beacon.db');
     const clock = new ManualClock();
     const first = open(path, clock);
-    first.registry.register('web', 'w1', registration({ ttl: 2 }));
+    await first.registry.register('web', 'w1', registration({ ttl: 2 }));
     first.store.close();
 
     clock.advance(10_000); // the registry was down far longer than the TTL
     const second = open(path, clock);
     t.after(() => second.store.close());
-    second.registry.sweep();
+    await second.registry.sweep();
     assert.equal(second.registry.getInstance('web', 'w1').status, 'passing');
     clock.advance(1_999);
-    second.registry.sweep();
+    await second.registry.sweep();
     assert.equal(second.registry.getInstance('web', 'w1').status, 'passing');
     clock.advance(1);
-    second.registry.sweep();
+    await second.registry.sweep();
     assert.equal(second.registry.getInstance('web', 'w1').status, 'critical');
   });
 
-  test('an instance already critical stays critical and keeps its removal deadline', (t) => {
+  test('an instance already critical stays critical and keeps its removal deadline', async (t) => {
     const path = join(tempDir(t), 'beacon.db');
     const clock = new ManualClock();
     const first = open(path, clock);
-    first.registry.register('web', 'w1', registration({ ttl: 1, deregisterAfter: 10 }));
+    await first.registry.register('web', 'w1', registration({ ttl: 1, deregisterAfter: 10 }));
     clock.advance(1_000);
-    first.registry.sweep();
+    await first.registry.sweep();
     first.store.close();
 
     clock.advance(5_000);
@@ -48,17 +48,17 @@ describe('registry persistence', () => {
     t.after(() => second.store.close());
     assert.equal(second.registry.getInstance('web', 'w1').status, 'critical');
     clock.advance(5_000);
-    assert.equal(second.registry.sweep().removed, 1);
+    assert.equal((await second.registry.sweep()).removed, 1);
   });
 
-  test('status, maintenance and registration fields survive a restart', (t) => {
+  test('status, maintenance and registration fields survive a restart', async (t) => {
     const path = join(tempDir(t), 'beacon.db');
     const clock = new ManualClock();
     const first = open(path, clock);
-    first.registry.register('web', 'w1', registration({ tags: ['blue'], meta: { zone: 'a' }, weight: 7 }));
-    first.registry.register('web', 'w2', registration());
-    first.registry.heartbeat('web', 'w1', { status: 'warning', output: 'slow' });
-    first.registry.setMaintenance('web', 'w2', { enabled: true, reason: 'patching' });
+    await first.registry.register('web', 'w1', registration({ tags: ['blue'], meta: { zone: 'a' }, weight: 7 }));
+    await first.registry.register('web', 'w2', registration());
+    await first.registry.heartbeat('web', 'w1', { status: 'warning', output: 'slow' });
+    await first.registry.setMaintenance('web', 'w2', { enabled: true, reason: 'patching' });
     const before = first.registry.listInstances('web');
     first.store.close();
 
@@ -71,30 +71,30 @@ describe('registry persistence', () => {
     );
   });
 
-  test('change indexes continue above where the previous process stopped', (t) => {
+  test('change indexes continue above where the previous process stopped', async (t) => {
     const path = join(tempDir(t), 'beacon.db');
     const clock = new ManualClock();
     const first = open(path, clock);
-    first.registry.register('web', 'w1', registration());
-    first.registry.register('db', 'd1', registration());
+    await first.registry.register('web', 'w1', registration());
+    await first.registry.register('db', 'd1', registration());
     const last = Math.max(first.registry.serviceIndex('web'), first.registry.catalogIndex());
     first.store.close();
 
     const second = open(path, clock);
     t.after(() => second.store.close());
     assert.ok(second.registry.serviceIndex('web') >= last);
-    second.registry.register('web', 'w2', registration());
+    await second.registry.register('web', 'w2', registration());
     assert.ok(second.registry.serviceIndex('web') > last);
   });
 
-  test('plain heartbeats reach the database only through flushLiveness, in chunks', (t) => {
+  test('plain heartbeats reach the database only through flushLiveness, in chunks', async (t) => {
     const path = join(tempDir(t), 'beacon.db');
     const clock = new ManualClock();
     const { store, registry } = open(path, clock);
     t.after(() => store.close());
-    for (let i = 0; i < 10; i++) registry.register('web', `w${i}`, registration());
+    for (let i = 0; i < 10; i++) await registry.register('web', `w${i}`, registration());
     clock.advance(3_000);
-    for (let i = 0; i < 10; i++) registry.heartbeat('web', `w${i}`, { output: `beat ${i}` });
+    for (let i = 0; i < 10; i++) await registry.heartbeat('web', `w${i}`, { output: `beat ${i}` });
 
     const stored = () => store.load().instances.filter((row) => row.lastHeartbeatAt === clock.now()).length;
     assert.equal(stored(), 0, 'a plain heartbeat is not written synchronously');
@@ -108,15 +108,15 @@ describe('registry persistence', () => {
     assert.equal(store.load().instances.find((row) => row.id === 'w3')?.output, 'beat 3');
   });
 
-  test('a re-registration writes its pending heartbeat time at once and leaves the rest to the flush', (t) => {
+  test('a re-registration writes its pending heartbeat time at once and leaves the rest to the flush', async (t) => {
     const path = join(tempDir(t), 'beacon.db');
     const clock = new ManualClock();
     const { store, registry } = open(path, clock);
     t.after(() => store.close());
-    for (let i = 0; i < 6; i++) registry.register('web', `w${i}`, registration());
+    for (let i = 0; i < 6; i++) await registry.register('web', `w${i}`, registration());
     clock.advance(1_000);
-    for (let i = 0; i < 6; i++) registry.heartbeat('web', `w${i}`, {});
-    for (let i = 0; i < 3; i++) registry.register('web', `w${i}`, registration({ port: 9000 })); // written whole
+    for (let i = 0; i < 6; i++) await registry.heartbeat('web', `w${i}`, {});
+    for (let i = 0; i < 3; i++) await registry.register('web', `w${i}`, registration({ port: 9000 })); // written whole
     assert.equal(registry.pendingLiveness, 3, 'the re-registered instances left the backlog');
     assert.equal(registry.flushLiveness(3), 3);
     assert.equal(registry.pendingLiveness, 0);
@@ -126,27 +126,27 @@ describe('registry persistence', () => {
     );
   });
 
-  test('a status change is written before it is acknowledged', (t) => {
+  test('a status change is written before it is acknowledged', async (t) => {
     const path = join(tempDir(t), 'beacon.db');
     const clock = new ManualClock();
     const { store, registry } = open(path, clock);
     t.after(() => store.close());
-    registry.register('web', 'w1', registration());
-    registry.heartbeat('web', 'w1', { status: 'warning' });
+    await registry.register('web', 'w1', registration());
+    await registry.heartbeat('web', 'w1', { status: 'warning' });
     assert.equal(store.load().instances[0]?.checkStatus, 'warning');
-    registry.deregister('web', 'w1');
+    await registry.deregister('web', 'w1');
     assert.deepEqual(store.load().instances, []);
   });
 
-  test('a failed write changes nothing in memory', (t) => {
+  test('a failed write changes nothing in memory', async (t) => {
     const path = join(tempDir(t), 'beacon.db');
     const clock = new ManualClock();
     const { store, registry } = open(path, clock);
-    registry.register('web', 'w1', registration());
+    await registry.register('web', 'w1', registration());
     const index = registry.serviceIndex('web');
     store.close(); // every write now fails
-    assert.throws(() => registry.register('web', 'w2', registration()), { code: 'storage_failed' });
-    assert.throws(() => registry.deregister('web', 'w1'), { code: 'storage_failed' });
+    await assert.rejects(async () => registry.register('web', 'w2', registration()), { code: 'storage_failed' });
+    await assert.rejects(async () => registry.deregister('web', 'w1'), { code: 'storage_failed' });
     assert.deepEqual(registry.listInstances('web').map((i) => i.id), ['w1']);
     assert.equal(registry.serviceIndex('web'), index);
     t.after(() => store.close());
