@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { EtcdClient } from '../../server/store/etcd/etcd-client.js';
+import { parse, queryPacket, udpExchange } from '../support/dns.js';
+import { type EtcdCluster, startEtcdCluster } from '../support/etcd-cluster.js';
+import { waitFor } from '../support/events.js';
+import { client } from '../support/http.js';
+import { scrape } from '../support/metrics.js';
+import { type ServerProcess, startServerProcess } from '../support/server-process.js';
+
+const expirations = async (node: ServerProcess) => (await scrape(node.url, 'beacon_expirations_total')).get('') ?? 0;
+
+/**
+ * What a cluster does when a part of it fails: real `beacon server` processes over a real
+ * 3-member etcd cluster, one failure per suite.
+ */
+describe('a Beacon node killed (kill -9) under load', () => {
+  let etcd: EtcdCluster;
+  const prefix = `/beacon-kill-${process.pid}/`;
+  const nodes: ServerProcess[] = [];
+
+  before(async () => {
+    etcd = await startEtcdCluster();
+    for (const name of ['node-a', 'node-b', 'node-c']) {
+      nodes.push(await startServerProcess(['--etcd', etcd.clientUrls.join(','), '--etcd-prefix', prefix, '--node-name', name]));
+    }
+  });
+  after(async () => {
+    await Promise.all(nodes.map((node) => node.stop('SIGKILL')));
+    await etcd?.stop();
+  });
+
+  test('loses no acknowledged registration, and no instance that kept heartbeating turns critical', async () => {
+    const [a, b, c] = nodes as [ServerProcess, ServerProcess, ServerProcess];
+    const survivors = [a, b];
+    // Ten instances that heartbeat every 500 ms (TTL 2 s) at the surviving nodes, in turn.
+    const heartbeating = Array.from({ length: 10 }, (_, i) => `h${i}`);
+    for (const id of heartbeating) assert.equal((await client(c.url).register('hb', id, { ttl: 2 })).status, 201);
+    await waitFor(async () => (await Promise.all(survivors.map(async (node) => (await client(node.url).instances('hb')).body.length))).every((n) => n === 10), {
+      what: 'the 10 heartbeating instances at both survivors',
+    });
+    let beat = 0;
+    const heartbeats = setInterval(() => {
+      for (const id of heartbeating) void client(survivors[beat++ % 2]!.url).heartbeat('hb', id).catch(() => undefined);
+    }, 500);
+    const seenCritical = new Set<string>();
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        for (const node of survivors) {
+          for (const instance of (await client(node.url).instances('hb')).body) if (instance.status !== 'passing') seenCritical.add(`${instance.id} ${instance.status}`);
+        }
+      }
+    })();
+
+    // Registrations spread over the three nodes, four at a time (a few hundred a second), for
+    // 3 s; node-c is killed after 1 s.
+    const acknowledged = new Set<string>();
+    let sent = 0;
+    const killAt = Date.now() + 1_000;
+    let killed: Promise<unknown> | undefined;
+    const until = Date.now() + 3_000;
+    const workers = Array.from({ length: 4 }, async (_, worker) => {
+      for (let i = 0; Date.now() < until && i < 1_000; i++) {
+        if (!killed && Date.now() >= killAt) killed = c.stop('SIGKILL');
+        const id = `r${worker}-${i}`;
+        const node = nodes[(worker + i) % 3]!;
+        sent += 1;
+        const answer = await client(node.url).register('load', id, { ttl: 60 }).catch(() => undefined);
+        if (answer && answer.status >= 200 && answer.status < 300) acknowledged.add(id);
+      }
+    });
+    await Promise.all(workers);
+    await killed;
+    // Past node-c's 5 s session and two TTLs, so its instances have moved to new owners by now.
+    await waitFor(async () => {
+      const views = await Promise.all(survivors.map(async (node) => (await client(node.url).get('/v1/cluster')).body.nodes.length));
+      return views.every((count) => count === 2);
+    }, { what: "node-c's session to end", timeoutMs: 15_000 });
+    const ownersMoved = Date.now();
+    // Time is the subject: the instances must stay passing for two TTLs under their new owners.
+    await waitFor(() => Date.now() - ownersMoved > 4_000, { what: 'two TTLs under the new owners', intervalMs: 100 });
+    watching = false;
+    clearInterval(heartbeats);
+    await watcher;
+
+    const etcdClient = new EtcdClient({ endpoints: etcd.clientUrls });
+    const stored = new Set((await etcdClient.get(`${prefix}instances/load/`)).kvs.map((kv) => kv.key.slice(`${prefix}instances/load/`.length)));
+    await etcdClient.close();
+    const views = await Promise.all(survivors.map(async (node) => new Set((await client(node.url).instances('load')).body.map((instance: { id: string }) => instance.id))));
+
+    assert.ok(acknowledged.size > 200, `the load was real: ${acknowledged.size} of ${sent} acknowledged`);
+    for (const id of acknowledged) {
+      assert.ok(stored.has(id), `acknowledged ${id} is in etcd`);
+      for (const [i, view] of views.entries()) assert.ok(view.has(id), `acknowledged ${id} is in ${survivors[i]!.url}'s view`);
+    }
+    assert.deepEqual([...seenCritical], [], 'no heartbeating instance left passing');
+  });
+});
+
+describe('a Beacon node cut off from etcd', () => {
+  let etcd: EtcdCluster;
+  const prefix = `/beacon-cut-${process.pid}/`;
+  let cut: ServerProcess;
+  let other: ServerProcess;
+
+  before(async () => {
+    etcd = await startEtcdCluster();
+    // node-a talks to member 0 only; node-b to the other two, which keep the quorum.
+    cut = await startServerProcess(['--etcd', etcd.clientUrls[0]!, '--etcd-prefix', prefix, '--node-name', 'node-a']);
+    other = await startServerProcess(['--etcd', etcd.clientUrls.slice(1).join(','), '--etcd-prefix', prefix, '--node-name', 'node-b']);
+  });
+  after(async () => {
+    await Promise.all([cut, other].map((node) => node?.stop('SIGKILL')));
+    await etcd?.stop();
+  });
+
+  test('stops being ready, refuses writes, keeps answering DNS, expires nothing, and catches up when etcd is back', async () => {
+    assert.equal((await client(other.url).register('web', 'w1', { ttl: 60, port: 9001 })).status, 201);
+    // An instance that never heartbeats: it expires during the cut, and never by node-a.
+    assert.equal((await client(other.url).register('ttl', 't1', { ttl: 2 })).status, 201);
+    await waitFor(async () => (await client(cut.url).instances('ttl')).body.length === 1, { what: 'ttl/t1 at node-a' });
+
+    await etcd.member(0).pause();
+    const paused = Date.now();
+    const notReady = await waitFor(async () => {
+      const answer = await fetch(`${cut.url}/readyz`);
+      return answer.status === 503 ? answer : undefined;
+    }, { what: 'node-a not ready', timeoutMs: 15_000 });
+    const notReadyAfterMs = Date.now() - paused;
+    const write = await client(cut.url).register('web', 'w2', { port: 9002 });
+    const dns = await udpExchange(cut.dnsPort, queryPacket('web.service.beacon.internal', 'SRV'));
+    const stale = await client(cut.url).instances('web');
+    // Meanwhile the rest of the cluster goes on: a registration at node-b.
+    assert.equal((await client(other.url).register('api', 'a1', { port: 9100 })).status, 201);
+
+    await etcd.member(0).resume();
+    await waitFor(async () => (await fetch(`${cut.url}/readyz`)).status === 200, { what: 'node-a ready again', timeoutMs: 20_000 });
+    await waitFor(async () => (await client(cut.url).instances('api')).body.length === 1, { what: 'node-a catching up with api/a1', timeoutMs: 20_000 });
+    await waitFor(async () => (await client(cut.url).instances('ttl')).body[0]?.status === 'critical', { what: 'node-a catching up with the expiry of ttl/t1', timeoutMs: 20_000 });
+
+    const silentMs = Number(/no answer from etcd for (\d+) ms/.exec(await notReady.text())?.[1]);
+    assert.ok(silentMs > 3_000, `not ready once etcd has been silent for over 3 s (${silentMs} ms; ${notReadyAfterMs} ms after the pause)`);
+    assert.equal(write.status, 503, 'a write it cannot commit is refused');
+    assert.ok(dns, 'DNS still answers');
+    assert.equal(parse(dns).header.rcode, 0);
+    assert.ok(Number(stale.headers.get('x-beacon-last-contact')) > 0, 'reads say how stale they may be');
+    assert.equal(await expirations(cut), 0, 'the cut-off node expired nothing');
+    assert.equal(await expirations(other), 1, 'the rest of the cluster expired ttl/t1, once');
+  });
+});
