@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Acl } from './acl/acl.js';
 import { type Clock, systemClock } from '../contract/clock.js';
@@ -43,7 +44,7 @@ export const version: string = (JSON.parse(readFileSync(`${packageRoot}package.j
 export async function startBeacon(config: ServerConfig, options: StartOptions = {}): Promise<Beacon> {
   const metrics = new Metrics();
   let app: FastifyInstance | undefined;
-  const stores = await openRegistryStore(config, () => app?.log);
+  const stores = await openRegistryStore(config, () => app?.log, metrics);
   const { store } = stores;
   let registry: Registry;
   try {
@@ -83,7 +84,8 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.httpPort;
     httpUrl = `http://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
-    await stores.announce(httpUrl);
+    // The other nodes reach this one where it binds, or by its host name when it binds every interface.
+    await stores.announce(config.bind === '0.0.0.0' || config.bind === '::' ? `http://${hostname()}:${port}` : httpUrl);
   } catch (error) {
     housekeeping.stop();
     await app.close();

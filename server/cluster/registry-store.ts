@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServerConfig } from '../config.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { EtcdClient } from '../store/etcd/etcd-client.js';
 import { EtcdStore } from '../store/etcd/etcd-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -38,7 +39,7 @@ export interface RegistryStore {
 }
 
 /** SQLite by default; with --etcd, this node's view of the registry kept in etcd. */
-export async function openRegistryStore(config: ServerConfig, log: () => FastifyBaseLogger | undefined): Promise<RegistryStore> {
+export async function openRegistryStore(config: ServerConfig, log: () => FastifyBaseLogger | undefined, metrics: Metrics): Promise<RegistryStore> {
   if (config.etcd.length === 0) {
     const sqlite = new SqliteStore({ path: config.db, synchronous: config.dbSync });
     return {
@@ -56,6 +57,11 @@ export async function openRegistryStore(config: ServerConfig, log: () => Fastify
   }
   const client = new EtcdClient({ endpoints: config.etcd });
   let etcd: EtcdStore | undefined;
+  const observeRequest = metrics.observeCluster({
+    stats: () => etcd?.stats ?? { appliedRevision: 0, latestRevision: 0, relists: 0 },
+    nodeCount: () => etcd?.nodes.size ?? 0,
+    lastContactMs: () => lastContactMs(),
+  });
   const gossip = new LivenessGossip({
     self: config.nodeName,
     nodes: () => etcd?.nodes.values() ?? [],
@@ -75,6 +81,7 @@ export async function openRegistryStore(config: ServerConfig, log: () => Fastify
       sessionTtlSeconds: SESSION_TTL_SECONDS,
       onWatchTrouble: (what, error) => log()?.warn({ err: error }, what),
       shareLiveness: (rows) => gossip.share(rows),
+      onRequest: observeRequest,
     });
   } catch (error) {
     await client.close();

@@ -1,10 +1,17 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry as MetricsRegistry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import type { HealthStatus } from '../../contract/instance.js';
 import type { RegistryEvents } from '../registry/registry.js';
 import { tallied, talliedNumber } from '../../contract/tallied-counter.js';
 import { TalliedHistogram } from '../../contract/tallied-histogram.js';
 
 const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' };
+
+/** What the cluster metrics read from a node's etcd store when scraped. */
+export interface ClusterGauges {
+  stats(): { appliedRevision: number; latestRevision: number; relists: number };
+  nodeCount(): number;
+  lastContactMs(): number | undefined;
+}
 
 /** What the metrics read from the registry when scraped. */
 export interface RegistryGauges {
@@ -145,6 +152,36 @@ export class Metrics {
   constructor() {
     this.httpDuration.registerIn(this.registry);
     collectDefaultMetrics({ register: this.registry, prefix: 'beacon_' });
+  }
+
+  /** A cluster node's link to etcd: request latency, how far its view lags, re-lists, nodes, last contact. */
+  observeCluster(source: ClusterGauges): (operation: string, seconds: number, ok: boolean) => void {
+    const requests = new Histogram({
+      name: 'beacon_etcd_request_duration_seconds',
+      help: 'Requests this node made to etcd, by operation (txn: a write, range: a list) and outcome',
+      labelNames: ['operation', 'outcome'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+    const gauges: [string, string, () => number][] = [
+      ['beacon_etcd_watch_lag_revisions', 'Revisions etcd has told this node of that its view has not applied yet', () => source.stats().latestRevision - source.stats().appliedRevision],
+      ['beacon_cluster_nodes', 'Live nodes of the cluster, this one included', () => source.nodeCount()],
+      ['beacon_etcd_last_contact_seconds', 'Seconds since etcd last answered this node (-1: never)', () => {
+        const ms = source.lastContactMs();
+        return ms === undefined ? -1 : ms / 1000;
+      }],
+    ];
+    for (const [name, help, read] of gauges) new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+    new Counter({
+      name: 'beacon_etcd_relists_total',
+      help: 'Times this node listed the registry again because etcd compacted the history its watch needed',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(source.stats().relists);
+      },
+    });
+    return (operation, seconds, ok) => requests.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds);
   }
 
   /** Gauges read from the DNS server's TCP connections at scrape time. */

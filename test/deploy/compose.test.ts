@@ -16,6 +16,8 @@ interface ComposeService {
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  profiles?: string[];
+  hostname?: string;
 }
 
 /**
@@ -33,7 +35,8 @@ function flag(command: string[] | undefined, name: string): string | undefined {
 }
 
 describe('docker-compose.yml: the demo topology', () => {
-  const { services, volumes } = composeConfig();
+  const { services: all, volumes } = composeConfig();
+  const services = Object.fromEntries(Object.entries(all).filter(([, service]) => !service.profiles));
 
   it('has beacon, three instances of web, the proxy and prometheus', () => {
     assert.deepEqual(Object.keys(services).sort(), ['beacon', 'prometheus', 'proxy', 'web-1', 'web-2', 'web-3']);
@@ -91,6 +94,43 @@ describe('docker-compose.yml: the demo topology', () => {
     assert.equal(relative(root, source), join('deploy', 'prometheus', 'prometheus.yml'));
     assert.ok(existsSync(source));
     assert.deepEqual(prometheus.depends_on, { beacon: { condition: 'service_healthy' } });
+  });
+});
+
+
+describe('docker-compose.yml: the cluster profile', () => {
+  const { services } = composeConfig();
+  const inCluster = Object.entries(services).filter(([, service]) => service.profiles?.includes('cluster')).map(([name]) => name).sort();
+  const members = ['etcd-1', 'etcd-2', 'etcd-3'];
+  const clientUrls = members.map((name) => `http://${name}:2379`).join(',');
+
+  it('has three etcd members, two Beacon nodes and an instance of api registered through each, all in the profile', () => {
+    assert.deepEqual(inCluster, ['api-1', 'api-2', 'beacon-a', 'beacon-b', ...members]);
+  });
+
+  it('forms one etcd cluster of the three members, each advertising its own name', () => {
+    for (const name of members) {
+      const command = services[name]!.command!;
+      assert.equal(flag(command, '--name'), name);
+      assert.equal(flag(command, '--initial-cluster'), members.map((member) => `${member}=http://${member}:2380`).join(','));
+      assert.equal(flag(command, '--advertise-client-urls'), `http://${name}:2379`);
+    }
+  });
+
+  it('runs each Beacon node over all three members, with its own name and a host name the other node reaches it by', () => {
+    for (const name of ['beacon-a', 'beacon-b']) {
+      const node = services[name]!;
+      assert.equal(flag(node.command, '--etcd'), clientUrls);
+      assert.equal(flag(node.command, '--node-name'), name);
+      assert.equal(flag(node.command, '--bind'), '0.0.0.0');
+      assert.equal(node.hostname, name, 'a node binding 0.0.0.0 announces its host name to the others');
+      assert.equal(flag(node.command, '--db'), undefined, '--etcd and --db exclude each other');
+    }
+  });
+
+  it('registers api-1 through beacon-a and api-2 through beacon-b', () => {
+    assert.equal(flag(services['api-1']!.command, '--registry'), 'http://beacon-a:8500');
+    assert.equal(flag(services['api-2']!.command, '--registry'), 'http://beacon-b:8500');
   });
 });
 

@@ -28,6 +28,18 @@ export interface EtcdStoreOptions {
   onWatchTrouble?: (what: string, error?: unknown) => void;
   /** Heartbeat times this node received, to share with the other nodes (they never reach etcd). */
   shareLiveness?: (rows: readonly LivenessRecord[]) => void;
+  /** Told of every request this store makes to etcd, for the latency metric. */
+  onRequest?: (operation: 'txn' | 'range', seconds: number, ok: boolean) => void;
+}
+
+/** How far this node's view is, for metrics. */
+export interface EtcdStoreStats {
+  /** The revision this node's view has applied. */
+  appliedRevision: number;
+  /** The newest revision etcd has told this node of (in any answer or watch response). */
+  latestRevision: number;
+  /** Times the view was listed again because etcd compacted the history the watch needed. */
+  relists: number;
 }
 
 /**
@@ -53,6 +65,8 @@ export class EtcdStore implements Store {
   private readonly versions = new Map<string, number>();
   private readonly liveNodes = new Map<string, NodeRecord>();
   private secret = '';
+  private latest: number;
+  private relists = 0;
   private closed = false;
 
   private constructor(
@@ -62,6 +76,7 @@ export class EtcdStore implements Store {
     revision: number,
   ) {
     this.applied = revision;
+    this.latest = revision;
   }
 
   /** Joins the cluster: starts this node's session, lists the registry, and starts the watch. */
@@ -108,6 +123,10 @@ export class EtcdStore implements Store {
     return this.applied;
   }
 
+  get stats(): EtcdStoreStats {
+    return { appliedRevision: this.applied, latestRevision: Math.max(this.latest, this.applied), relists: this.relists };
+  }
+
   /** Resolves when this node's session is gone (expired, revoked, or etcd lost it). */
   get sessionLost(): Promise<unknown> {
     return this.session.lost;
@@ -143,7 +162,8 @@ export class EtcdStore implements Store {
     // The sweep's own decisions hold only while this node is a live member: a node cut off
     // from the cluster, whose session etcd has ended, can no longer expire anything.
     const ifs = options.asSessionHolder ? [...compares, { key: `${prefix}nodes/${this.options.node.name}`, exists: true }] : compares;
-    const result = await this.options.client.txn({ if: ifs, then: ops });
+    const result = await this.timed('txn', () => this.options.client.txn({ if: ifs, then: ops }));
+    this.latest = Math.max(this.latest, result.revision);
     await this.reach(result.revision);
     if (!result.succeeded) throw new StoreConflict('the instance changed at another node meanwhile');
   }
@@ -159,6 +179,18 @@ export class EtcdStore implements Store {
     void this.session.revoke().catch(() => undefined);
     for (const resolvers of this.caughtUp.values()) for (const resolve of resolvers) resolve();
     this.caughtUp.clear();
+  }
+
+  private async timed<T>(operation: 'txn' | 'range', request: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await request();
+      this.options.onRequest?.(operation, (performance.now() - started) / 1000, true);
+      return result;
+    } catch (error) {
+      this.options.onRequest?.(operation, (performance.now() - started) / 1000, false);
+      throw error;
+    }
   }
 
   private instanceKey(service: string, id: string): string {
@@ -185,7 +217,10 @@ export class EtcdStore implements Store {
     this.watch = this.options.client.watch(
       this.options.prefix,
       fromRevision,
-      (events) => this.applyEvents(events),
+      (events, revision) => {
+        this.latest = Math.max(this.latest, revision);
+        this.applyEvents(events);
+      },
       () => void this.relist(),
       (error) => this.options.onWatchTrouble?.('etcd watch interrupted; resuming', error),
     );
@@ -266,10 +301,12 @@ export class EtcdStore implements Store {
    * difference, as one batch at the list's revision, so only what changed moves an index.
    */
   private async relist(): Promise<void> {
+    this.relists += 1;
     this.options.onWatchTrouble?.('etcd history compacted past this node; listing the registry again');
     for (let attempt = 0; !this.closed; attempt++) {
       try {
-        const listed = await this.options.client.get(this.options.prefix);
+        const listed = await this.timed('range', () => this.options.client.get(this.options.prefix));
+        this.latest = Math.max(this.latest, listed.revision);
         const seen = new Set<string>();
         const changes: CommittedChange[] = [];
         this.liveNodes.clear();
