@@ -134,10 +134,20 @@ describe('a Beacon node cut off from etcd', () => {
     // Meanwhile the rest of the cluster goes on: a registration at node-b.
     assert.equal((await client(other.url).register('api', 'a1', { port: 9100 })).status, 201);
 
+    // Cut off for longer than its 5 s session: the rest of the cluster sees it gone.
+    await waitFor(async () => !(await client(other.url).get('/v1/cluster')).body.nodes.some((node: { name: string }) => node.name === 'node-a'), {
+      what: "node-a's session ending, seen from node-b",
+      timeoutMs: 15_000,
+    });
     await etcd.member(0).resume();
     await waitFor(async () => (await fetch(`${cut.url}/readyz`)).status === 200, { what: 'node-a ready again', timeoutMs: 20_000 });
     await waitFor(async () => (await client(cut.url).instances('api')).body.length === 1, { what: 'node-a catching up with api/a1', timeoutMs: 20_000 });
     await waitFor(async () => (await client(cut.url).instances('ttl')).body[0]?.status === 'critical', { what: 'node-a catching up with the expiry of ttl/t1', timeoutMs: 20_000 });
+    // Its session ended meanwhile: it joins again with a new one, and the others see it live.
+    await waitFor(async () => (await client(other.url).get('/v1/cluster')).body.nodes.some((node: { name: string }) => node.name === 'node-a'), {
+      what: 'node-a a live node again, seen from node-b',
+      timeoutMs: 20_000,
+    });
 
     const silentMs = Number(/no answer from etcd for (\d+) ms/.exec(await notReady.text())?.[1]);
     assert.ok(silentMs > 3_000, `not ready once etcd has been silent for over 3 s (${silentMs} ms; ${notReadyAfterMs} ms after the pause)`);

@@ -71,12 +71,13 @@ export class EtcdStore implements Store {
 
   private constructor(
     private readonly options: EtcdStoreOptions,
-    private readonly session: SessionLease,
+    private session: SessionLease,
     private readonly initial: StoredState,
     revision: number,
   ) {
     this.applied = revision;
     this.latest = revision;
+    this.keepSession();
   }
 
   /** Joins the cluster: starts this node's session, lists the registry, and starts the watch. */
@@ -127,9 +128,31 @@ export class EtcdStore implements Store {
     return { appliedRevision: this.applied, latestRevision: Math.max(this.latest, this.applied), relists: this.relists };
   }
 
-  /** Resolves when this node's session is gone (expired, revoked, or etcd lost it). */
-  get sessionLost(): Promise<unknown> {
-    return this.session.lost;
+  /**
+   * A session can end while the node lives on (cut off from etcd for longer than its TTL): the
+   * node then joins again with a new one as soon as etcd answers, once its old key is gone.
+   */
+  private keepSession(): void {
+    void this.session.lost.then(async (loss) => {
+      if (this.closed || loss.reason === 'closed') return;
+      this.options.onWatchTrouble?.(`this node's session in etcd ended (${loss.reason}); joining again`, loss.error);
+      const key = `${this.options.prefix}nodes/${this.options.node.name}`;
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          const session = await this.options.client.grant(this.options.sessionTtlSeconds);
+          const joined = await this.options.client.txn({ if: [{ key, exists: false }], then: [{ put: key, value: JSON.stringify(this.options.node), lease: session.id }] });
+          if (joined.succeeded && !this.closed) {
+            this.session = session;
+            this.keepSession();
+            return;
+          }
+          session.release(); // its old key is still there: try again once that has expired
+        } catch (error) {
+          this.options.onWatchTrouble?.('joining the cluster again failed; trying again', error);
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 100 * 2 ** attempt)));
+      }
+    });
   }
 
   /** Rewrites this node's announcement (its HTTP URL, once it listens), on the same session. */
