@@ -5,10 +5,8 @@ import { parse, queryPacket, udpExchange } from '../support/dns.js';
 import { type EtcdCluster, startEtcdCluster } from '../support/etcd-cluster.js';
 import { waitFor } from '../support/events.js';
 import { client } from '../support/http.js';
-import { scrape } from '../support/metrics.js';
+import { expirations } from '../support/cluster-load.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
-
-const expirations = async (node: ServerProcess) => (await scrape(node.url, 'beacon_expirations_total')).get('') ?? 0;
 
 /**
  * What a cluster does when a part of it fails: real `beacon server` processes over a real
@@ -159,3 +157,4 @@ describe('a Beacon node cut off from etcd', () => {
     assert.equal(await expirations(other), 1, 'the rest of the cluster expired ttl/t1, once');
   });
 });
+
