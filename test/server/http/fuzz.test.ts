@@ -32,6 +32,9 @@ const query = fc.oneof(
   fc.constant(''),
   fc
     .array(fc.tuple(fc.constantFrom('index', 'wait', 'healthy', 'status', 'tag', 'x', '__proto__'), fc.string({ maxLength: 30 })), { maxLength: 4 })
+    // An index the registry has not reached yet is a valid blocking query, which would hold the
+    // run for its whole wait: such values are made invalid (any other garbage stays as drawn).
+    .map((pairs) => pairs.map(([k, v]) => [k, k === 'index' && /^\s*\+?\d/.test(v) ? `x${v}` : v] as const))
     .map((pairs) => `?${pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&')}`),
 );
 
