@@ -12,9 +12,9 @@ import { tempDir } from '../support/temp.js';
  * acknowledged operations), restarted on the same file, again and again. After every crash
  * each instance must be exactly in its last acknowledged state, or in the state the one
  * request in flight for it would have made: nothing acknowledged is lost, no half-change
- * appears. `BEACON_CRASH_CYCLES` runs more cycles (the suite runs 12, to stay quick).
+ * appears. `BEACON_CRASH_CYCLES` runs more cycles (the suite runs 8, to stay quick).
  */
-const CYCLES = Number(process.env.BEACON_CRASH_CYCLES ?? 12);
+const CYCLES = Number(process.env.BEACON_CRASH_CYCLES ?? 8);
 const IN_FLIGHT = 50;
 const INSTANCES = 200;
 
