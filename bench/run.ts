@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../server/paths.js';
+import { spawnSync } from 'node:child_process';
+import { benchCluster, CLUSTER_SECTION, type ClusterBenchSettings, renderClusterSection, summarizeCluster } from './cluster.js';
 import { benchDns, type DnsBenchSettings, summarizeDns } from './dns.js';
 import { DNS_SECTION, renderDnsSection } from './dns-report.js';
 import { benchLivenessFlush } from './liveness-flush.js';
@@ -22,7 +24,7 @@ const FLEET: Fleet = { instances: 10_000, services: 100 };
 
 const DOC = join(packageRoot, 'docs/benchmarks.md');
 
-const PARTS = ['http', 'dns', 'proxy'] as const;
+const PARTS = ['http', 'dns', 'proxy', 'cluster'] as const;
 type Part = (typeof PARTS)[number];
 
 interface RunContext {
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
   const parts = partsFromEnv();
   const missing = [
     ...((parts.includes('http') || parts.includes('proxy')) && !wrkIsInstalled() ? ['wrk is not installed; install it (apt-get install -y wrk)'] : []),
+    ...(parts.includes('cluster') && spawnSync('etcd', ['--version']).status !== 0 ? ['etcd is not installed; install it (apt-get install -y etcd-server)'] : []),
     ...(parts.includes('dns') && !dnsperfIsInstalled() ? [`dnsperf is not installed (no ${DNSPERF}); install it (apt-get install -y dnsperf)`] : []),
   ];
   if (missing.length > 0) {
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
     if (parts.includes('http')) await runRegistryBench(context);
     if (parts.includes('dns')) await runDnsBench(context);
     if (parts.includes('proxy')) await runProxyBench(context);
+    if (parts.includes('cluster')) await runClusterBench(context);
     context.log(`done; written to ${DOC}`);
   } finally {
     rmSync(workDir, { recursive: true, force: true });
@@ -155,6 +159,24 @@ async function runProxyBench(context: RunContext): Promise<void> {
   });
   process.stdout.write(`${section}\n`);
   updateBenchmarksDoc(DOC, PROXY_SECTION, section);
+}
+
+async function runClusterBench(context: RunContext): Promise<void> {
+  const settings: ClusterBenchSettings = {
+    rounds: context.rounds,
+    fleet: FLEET,
+    connections: 50,
+    warmupSeconds: 2,
+    heartbeatSeconds: context.seconds,
+    steadySeconds: 3 * context.seconds,
+    cpus: context.cpus,
+    workDir: context.workDir,
+  };
+  context.log(`cluster: ${settings.rounds} rounds, ${describeCpuPlan(context.cpus)} (etcd shares the machine)`);
+  const result = await benchCluster(settings, context.log);
+  const section = renderClusterSection(new Date(), settings, result, summarizeCluster(result));
+  process.stdout.write(`${section}\n`);
+  updateBenchmarksDoc(DOC, CLUSTER_SECTION, section);
 }
 
 function partsFromEnv(): Part[] {
