@@ -25,8 +25,8 @@ It needs [wrk](https://github.com/wg/wrk) and dnsperf (\`apt-get install wrk dns
 haproxy for the proxy's native reference (\`apt-get install haproxy\`; without it that contender
 is skipped and the section says so), and dnsmasq for the DNS section's C reference at half rate
 (\`apt-get install dnsmasq-base\`; skipped likewise). It uses loopback only and takes about fourteen minutes.
-\`BENCH_ROUNDS\` and \`BENCH_SECONDS\` shorten a trial run, and \`BENCH_ONLY=http\`, \`BENCH_ONLY=dns\`
-or \`BENCH_ONLY=proxy\` runs one part (the other sections are left as they were).
+\`BENCH_ROUNDS\` and \`BENCH_SECONDS\` shorten a trial run, and \`BENCH_ONLY=http\`, \`BENCH_ONLY=dns\`,
+\`BENCH_ONLY=proxy\` or \`BENCH_ONLY=cluster\` runs one part (the other sections are left as they were).
 
 The machine is a shared, noisy 2-core VM, so absolute rates (req/s, QPS) move from run to run;
 the ratios are what to compare. Each round measures the baseline and then Beacon, back to back,

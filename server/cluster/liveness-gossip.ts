@@ -27,15 +27,14 @@ export class LivenessGossip {
   constructor(private readonly options: LivenessGossipOptions) {}
 
   share(rows: readonly LivenessRecord[]): void {
-    if (rows.length === 0) return;
+    const peers = [...this.options.nodes()].filter((node) => node.name !== this.options.self && node.http !== '');
+    if (rows.length === 0 || peers.length === 0) return;
     const now = this.options.now();
     const body = JSON.stringify({
       from: this.options.self,
       heartbeats: rows.map((row) => ({ service: row.service, id: row.id, ageMs: Math.max(0, now - row.lastHeartbeatAt), output: row.output })),
     });
-    for (const node of this.options.nodes()) {
-      if (node.name !== this.options.self && node.http !== '') void this.send(node, body);
-    }
+    for (const node of peers) void this.send(node, body);
   }
 
   private async send(node: NodeRecord, body: string): Promise<void> {
