@@ -1,12 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServerConfig } from '../config.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { EtcdClient } from '../store/etcd/etcd-client.js';
-import { EtcdStore } from '../store/etcd/etcd-store.js';
+import type { EtcdStore } from '../store/etcd/etcd-store.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store, TokenStore } from '../store/store.js';
 import { type ClusterStatus, OUT_OF_CONTACT_MS } from './cluster-view.js';
-import { LivenessGossip } from './liveness-gossip.js';
 import { ownerOf } from './ownership.js';
 
 /** A node's session TTL: when it dies, the instances it expired move to live nodes within it. */
@@ -55,6 +53,12 @@ export async function openRegistryStore(config: ServerConfig, log: () => Fastify
       close: async () => sqlite.close(),
     };
   }
+  // Loaded only for a cluster: a single node never loads etcd3, gRPC or protobufjs.
+  const [{ EtcdClient }, { EtcdStore: Store }, { LivenessGossip }] = await Promise.all([
+    import('../store/etcd/etcd-client.js'),
+    import('../store/etcd/etcd-store.js'),
+    import('./liveness-gossip.js'),
+  ]);
   const client = new EtcdClient({ endpoints: config.etcd });
   let etcd: EtcdStore | undefined;
   const observeRequest = metrics.observeCluster({
@@ -74,7 +78,7 @@ export async function openRegistryStore(config: ServerConfig, log: () => Fastify
     return at === undefined ? undefined : Math.max(0, Date.now() - at);
   };
   try {
-    etcd = await EtcdStore.open({
+    etcd = await Store.open({
       client,
       prefix: config.etcdPrefix,
       node: { name: config.nodeName, http: '', startedAt: Date.now() },

@@ -116,7 +116,7 @@ export class Registry {
       // gets one full TTL from now to heartbeat again.
       // (An instance already expired keeps the moment it expired.)
       const expiresAt = record.expired ? record.lastHeartbeatAt + record.ttlMs : Math.max(record.lastHeartbeatAt, now) + record.ttlMs;
-      this.place({ ...record, version: record.version ?? 0, expiresAt, scheduledAt: Infinity });
+      this.place(liveInstance(record, record.lastHeartbeatAt, expiresAt, record.version ?? 0));
     }
     this.store.subscribe((batch) => this.applyCommitted(batch));
   }
@@ -574,13 +574,38 @@ function toRecord(instance: LiveInstance): InstanceRecord {
 /**
  * An instance as committed, made live. Its expiry follows its last heartbeat, unless it was
  * already later (the restart grace, or heartbeats this node saw after the record was written).
+ * Written out field by field: every live instance then has one shape with all its fields in the
+ * object itself, which the heartbeat path reads and writes (a spread left some behind a pointer).
  */
 function live(record: StoredInstance, before: LiveInstance | undefined, index: number): LiveInstance {
-  const { version, ...fields } = record as StoredInstance & Partial<LiveInstance>;
   const sameLife = before !== undefined && before.registeredAt === record.registeredAt && before.ttlMs === record.ttlMs;
   const lastHeartbeatAt = sameLife ? Math.max(before.lastHeartbeatAt, record.lastHeartbeatAt) : record.lastHeartbeatAt;
-  const expiresAt = Math.max(lastHeartbeatAt + record.ttlMs, sameLife ? before.expiresAt : 0);
-  return { ...fields, lastHeartbeatAt, version: version ?? index, expiresAt, scheduledAt: Infinity };
+  return liveInstance(record, lastHeartbeatAt, Math.max(lastHeartbeatAt + record.ttlMs, sameLife ? before.expiresAt : 0), record.version ?? index);
+}
+
+function liveInstance(record: InstanceRecord, lastHeartbeatAt: number, expiresAt: number, version: number): LiveInstance {
+  return {
+    service: record.service,
+    id: record.id,
+    address: record.address,
+    port: record.port,
+    weight: record.weight,
+    tags: record.tags,
+    meta: record.meta,
+    ttlMs: record.ttlMs,
+    deregisterAfterMs: record.deregisterAfterMs,
+    checkStatus: record.checkStatus,
+    output: record.output,
+    maintenance: record.maintenance,
+    maintenanceReason: record.maintenanceReason,
+    expired: record.expired,
+    criticalSince: record.criticalSince,
+    registeredAt: record.registeredAt,
+    lastHeartbeatAt,
+    version,
+    expiresAt,
+    scheduledAt: Infinity,
+  };
 }
 
 function notFound(service: string, id: string): RegistryError {
