@@ -11,22 +11,25 @@ import type { ServerProcess } from './server-process.js';
 export const expirations = async (node: ServerProcess) => (await scrape(node.url, 'beacon_expirations_total')).get('') ?? 0;
 
 /**
- * Registrations spread over the nodes, four at a time, for `durationMs`, while DNS is asked at
- * every node; `failure` runs `failAfterMs` into it. Returns what was acknowledged, how long after
- * the failure the next write was acknowledged, and how many DNS questions went unanswered.
+ * `total` registrations spread over the nodes, four at a time (bounded by 30 s), while DNS is
+ * asked at every node; `failure` runs once `failAfter` were sent. Counted rather than timed, so a
+ * slow machine gets the same load. Returns what was acknowledged, how long after the failure the
+ * next write was acknowledged, and how many DNS questions went unanswered.
  */
-export async function underLoad(nodes: ServerProcess[], durationMs: number, failAfterMs: number, failure: () => Promise<unknown>) {
+export async function underLoad(nodes: ServerProcess[], total: number, failAfter: number, failure: () => Promise<unknown>) {
   const acknowledged = new Set<string>();
   let failedAt: number | undefined;
   let failing: Promise<unknown> | undefined;
   let firstWriteAfterFailureMs: number | undefined;
   let dnsMisses = 0;
   let dnsAsked = 0;
-  const started = Date.now();
-  const until = started + durationMs;
+  const until = Date.now() + 30_000;
+  let sent = 0;
+  let done = false;
   const writers = Array.from({ length: 4 }, async (_, worker) => {
-    for (let i = 0; Date.now() < until && i < 2_000; i++) {
-      if (!failing && Date.now() - started >= failAfterMs) {
+    for (let i = 0; Date.now() < until && sent < total; i++) {
+      sent += 1;
+      if (!failing && sent >= failAfter) {
         failedAt = Date.now();
         failing = failure();
       }
@@ -39,12 +42,14 @@ export async function underLoad(nodes: ServerProcess[], durationMs: number, fail
     }
   });
   const askers = nodes.map(async (node) => {
-    while (Date.now() < until) {
+    while (!done && Date.now() < until) {
       dnsAsked += 1;
       if (!(await udpExchange(node.dnsPort, queryPacket('load.service.beacon.internal', 'A'), 2_000))) dnsMisses += 1;
     }
   });
-  await Promise.all([...writers, ...askers]);
+  await Promise.all(writers);
+  done = true;
+  await Promise.all(askers);
   await failing;
   return { acknowledged, firstWriteAfterFailureMs, dnsMisses, dnsAsked };
 }
