@@ -7,10 +7,9 @@ import { beaconStart } from './support/beacon-process.js';
 import { type CpuPlan, onCpu } from './support/cpu.js';
 import { type Fleet, instanceName } from './support/fleet.js';
 import { type ListeningProcess, type ProcessStart, withListeningProcess } from './support/listening-process.js';
-import { duringWork } from './support/process-cpu.js';
 import { median } from './support/stats.js';
 import { runWrk } from './support/wrk.js';
-import { describeLoad, type LoadResult, medianResult } from './registry-http.js';
+import { describeLoad, heartbeatLoad, type LoadResult, medianResult, runLoad } from './registry-http.js';
 
 export interface ClusterBenchSettings {
   rounds: number;
@@ -42,7 +41,6 @@ export interface ClusterSummary {
   proposalsPerSecond: number;
 }
 
-const HEARTBEAT_SCRIPT = join(packageRoot, 'bench/wrk/heartbeat.lua');
 const BEACON_BIN = join(packageRoot, 'bin/beacon.js');
 const LISTENING = /^(?=[\s\S]*HTTP API listening on (http:\/\/[^\s"]+))(?=[\s\S]*DNS listening on udp:\/\/[^\s"]*:(\d+))/;
 const HEARTBEAT_PERIOD_S = 5;
@@ -88,17 +86,8 @@ function clusterNode(etcd: EtcdCluster, prefix: string, name: string, cpu: numbe
 
 async function heartbeats(server: ListeningProcess, settings: ClusterBenchSettings): Promise<LoadResult> {
   await registerFleet(server.url, settings.fleet, settings.connections);
-  const load = (durationSeconds: number) => ({
-    url: server.url,
-    script: HEARTBEAT_SCRIPT,
-    scriptArgs: [String(settings.fleet.instances), String(settings.fleet.services)],
-    connections: settings.connections,
-    durationSeconds,
-    cpu: settings.cpus.loadGenerator,
-  });
-  await runWrk(load(settings.warmupSeconds));
-  const { result, cpuMs } = await duringWork(server.pid, () => runWrk(load(settings.heartbeatSeconds)));
-  return cpuMs === undefined ? result : { ...result, cpuUsPerRequest: (cpuMs * 1000) / result.requests };
+  await runWrk(heartbeatLoad(server, settings, settings.warmupSeconds));
+  return runLoad(server, heartbeatLoad(server, settings, settings.heartbeatSeconds));
 }
 
 /** Two nodes, the fleet registered through them, every instance heartbeating every 5 s at one or the other. */

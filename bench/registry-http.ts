@@ -142,7 +142,7 @@ async function measureBeacon(settings: HttpBenchSettings, db: string) {
 }
 
 /** Heartbeats spread over the fleet (wrk/heartbeat.lua). A warm-up run lets V8 optimise first. */
-function heartbeatLoad(server: ListeningProcess, settings: HttpBenchSettings, durationSeconds: number): WrkLoad {
+export function heartbeatLoad(server: ListeningProcess, settings: Pick<HttpBenchSettings, 'fleet' | 'connections' | 'cpus'>, durationSeconds: number): WrkLoad {
   return {
     url: server.url,
     script: HEARTBEAT_SCRIPT,
@@ -184,7 +184,8 @@ async function measureRegistrations(server: ListeningProcess, settings: HttpBenc
   return result;
 }
 
-async function runLoad(server: ListeningProcess, load: WrkLoad): Promise<LoadResult> {
+/** A wrk run and the server CPU it cost per completed request. */
+export async function runLoad(server: ListeningProcess, load: WrkLoad): Promise<LoadResult> {
   const { result, cpuMs } = await duringWork(server.pid, () => runWrk(load));
   return cpuMs === undefined ? result : { ...result, cpuUsPerRequest: (cpuMs * 1000) / result.requests };
 }
