@@ -39,7 +39,7 @@ export function revise(instance: LiveInstance, patch: Partial<LiveInstance>): Li
 }
 
 /** Whether a change alters what a list of instances shows (and so moves its change index). */
-export function visiblyDiffers(before: LiveInstance | undefined, after: LiveInstance | undefined): boolean {
+export function visiblyDiffers(before: InstanceRecord | undefined, after: InstanceRecord | undefined): boolean {
   if (!before || !after) return before !== after;
   return (
     statusOf(before) !== statusOf(after) ||

@@ -475,13 +475,7 @@ export class Registry {
    */
   private async commit(changes: readonly Change[], asSessionHolder = false): Promise<void> {
     const touched = new Set<string>();
-    for (const { before, after } of changes) {
-      if (!visiblyDiffers(before, after)) continue;
-      touched.add((before ?? after)!.service);
-      // The catalog shows each service's counts by status (Beacon) and its tags (Consul's
-      // catalog/services), so it moves when either does.
-      if (!before || !after || statusOf(before) !== statusOf(after) || JSON.stringify(before.tags) !== JSON.stringify(after.tags)) touched.add(CATALOG);
-    }
+    for (const { before, after } of changes) addTouched(touched, before, after);
     try {
       await this.store.commit(changes.map(toStoreChange), { touched, asSessionHolder });
     } catch (error) {
@@ -510,10 +504,7 @@ export class Registry {
       }
       if (after) this.place(after);
       if (after?.expired && !before?.expired) expired += 1;
-      if (visiblyDiffers(before, after)) {
-        touched.add(service);
-        if (!before || !after || statusOf(before) !== statusOf(after) || JSON.stringify(before.tags) !== JSON.stringify(after.tags)) touched.add(CATALOG);
-      }
+      addTouched(touched, before, after);
     }
     // Self-preservation counts every expiry in the window, whichever node applied it.
     this.selfPreservation.applied(now, expired);
@@ -557,6 +548,17 @@ export class Registry {
       this.deadlines.push(at, instance);
     }
   }
+}
+
+/**
+ * Adds the change-index keys a change visibly alters: its service, and the catalog, which shows
+ * each service's counts by status (Beacon) and its tags (Consul's catalog/services). The node
+ * that commits a change and every node that applies it decide this the same way.
+ */
+function addTouched(touched: Set<string>, before: InstanceRecord | undefined, after: InstanceRecord | undefined): void {
+  if (!visiblyDiffers(before, after)) return;
+  touched.add((before ?? after)!.service);
+  if (!before || !after || statusOf(before) !== statusOf(after) || JSON.stringify(before.tags) !== JSON.stringify(after.tags)) touched.add(CATALOG);
 }
 
 function toStoreChange({ before, after }: Change): StoreChange {
