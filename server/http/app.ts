@@ -19,6 +19,7 @@ import { serviceRoutes } from './routes/services.js';
 import { systemRoutes } from './routes/system.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { clusterRoutes } from './routes/cluster.js';
+import { policyRoutes } from './routes/policies.js';
 import type { ClusterStatus } from '../cluster/cluster-view.js';
 import { formatProblems, responseSerializerCompiler, zodValidatorCompiler } from './validation.js';
 
@@ -134,6 +135,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       tags: [
         { name: 'instances', description: 'Register and keep instances alive' },
         { name: 'services', description: 'Read services and instances (blocking queries)' },
+        { name: 'policies', description: "A service's traffic policy, followed live by every beacon proxy (docs/proxy.md)" },
         { name: 'system', description: "The registry's own health and metrics" },
         { name: 'acl', description: 'Tokens (with --acl): create, list, revoke' },
         { name: 'operator', description: "The operator's controls: self-preservation" },
@@ -147,6 +149,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(systemRoutes);
   await app.register(serviceRoutes);
   await app.register(instanceRoutes);
+  await app.register(policyRoutes);
   await app.register(aclRoutes);
   await app.register(operatorRoutes);
   await app.register(consulRoutes, { datacenter: options.datacenter ?? DEFAULT_DATACENTER, version: options.version ?? '0.0.0' });

@@ -1,11 +1,12 @@
 import type { Clock } from '../../contract/clock.js';
 import type { InstanceRecord } from './instance-record.js';
-import { type CommittedBatch, type Store, type StoreChange, StoreConflict, type StoredInstance } from '../store/store.js';
+import { type CommitOptions, type CommittedBatch, type Store, type StoreChange, StoreConflict, type StoredInstance } from '../store/store.js';
 import { ChangeIndex, type WaitOutcome } from './change-index.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { LivenessBacklog } from './liveness-backlog.js';
 import { DEFAULT_SELF_PRESERVATION, SelfPreservation, type SelfPreservationOptions, type SelfPreservationState } from './self-preservation.js';
 import { RegistryError } from './errors.js';
+import { TrafficPolicies } from './traffic-policies.js';
 import { isCritical, type LiveInstance, nextDeadline, revise, statusOf, toView, visiblyDiffers } from './health.js';
 import type {
   HealthStatus,
@@ -99,6 +100,8 @@ export class Registry {
   private readonly owns: (service: string, id: string) => boolean;
   private readonly expiryGraceMs: number;
   private instanceCount = 0;
+  /** Every service's traffic policy, kept and changed like the instances. */
+  readonly policies: TrafficPolicies;
 
   constructor(options: RegistryOptions) {
     this.store = options.store;
@@ -110,6 +113,12 @@ export class Registry {
     this.expiryGraceMs = options.expiryGraceMs ?? 0;
     const state = this.store.load();
     this.changes = new ChangeIndex(state.lastIndex, options.maxWaiters ?? 10_000, state.keyIndexes);
+    this.policies = new TrafficPolicies({
+      clock: this.clock,
+      changes: this.changes,
+      commit: (changes, touched) => this.commitToStore(changes, { touched }),
+      loaded: state.policies,
+    });
     const now = this.clock.now();
     for (const record of state.instances) {
       // Restart grace: a registry restart must never expire the fleet, so every instance
@@ -476,8 +485,13 @@ export class Registry {
   private async commit(changes: readonly Change[], asSessionHolder = false): Promise<void> {
     const touched = new Set<string>();
     for (const { before, after } of changes) addTouched(touched, before, after);
+    await this.commitToStore(changes.map(toStoreChange), { touched, asSessionHolder });
+  }
+
+  /** A conflict is the caller's to retry; any other failure becomes a storage error (503). */
+  private async commitToStore(changes: StoreChange[], options: CommitOptions): Promise<void> {
     try {
-      await this.store.commit(changes.map(toStoreChange), { touched, asSessionHolder });
+      await this.store.commit(changes, options);
     } catch (error) {
       if (error instanceof StoreConflict) throw error;
       throw storageError(error);
@@ -493,6 +507,10 @@ export class Registry {
     const touched = new Set<string>();
     let expired = 0;
     for (const change of changes) {
+      if (change.kind === 'put-policy' || change.kind === 'delete-policy') {
+        touched.add(this.policies.apply(change, index));
+        continue;
+      }
       const service = change.kind === 'put' ? change.instance.service : change.service;
       const id = change.kind === 'put' ? change.instance.id : change.id;
       const before = this.find(service, id);

@@ -1,3 +1,4 @@
+import type { TrafficPolicy } from '../../contract/traffic-policy.js';
 import type { InstanceRecord } from '../registry/instance-record.js';
 
 /**
@@ -27,11 +28,25 @@ export interface StoredState {
    * them so every node reports the same index for the same content.
    */
   keyIndexes?: ReadonlyMap<string, number>;
+  /** Every service's traffic policy (none: no service has one). */
+  policies?: StoredPolicy[];
 }
 
 /** An instance as a store holds it, with the store's version of it (0 where it keeps none). */
 export interface StoredInstance extends InstanceRecord {
   /** The store's version of this record, compared on the next change (etcd's mod_revision). */
+  version?: number;
+}
+
+/** A service's traffic policy as a store keeps it: the document as the user sent it. */
+export interface PolicyRecord {
+  service: string;
+  policy: TrafficPolicy;
+  updatedAt: number;
+}
+
+export interface StoredPolicy extends PolicyRecord {
+  /** The store's version of this record, as for instances. */
   version?: number;
 }
 
@@ -42,7 +57,9 @@ export interface StoredInstance extends InstanceRecord {
  */
 export type StoreChange =
   | { kind: 'put'; instance: InstanceRecord; expectedVersion: number }
-  | { kind: 'delete'; service: string; id: string; expectedVersion: number };
+  | { kind: 'delete'; service: string; id: string; expectedVersion: number }
+  | { kind: 'put-policy'; policy: PolicyRecord; expectedVersion: number }
+  | { kind: 'delete-policy'; service: string; expectedVersion: number };
 
 export interface CommitOptions {
   /** The change-index keys (services, `*`) whose visible content the changes alter. */
@@ -63,7 +80,9 @@ export interface CommittedBatch {
 
 export type CommittedChange =
   | { kind: 'put'; instance: StoredInstance }
-  | { kind: 'delete'; service: string; id: string };
+  | { kind: 'delete'; service: string; id: string }
+  | { kind: 'put-policy'; policy: StoredPolicy }
+  | { kind: 'delete-policy'; service: string };
 
 /** A compare failed: the record moved on since the change was made from it. Nothing was written. */
 export class StoreConflict extends Error {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { InstanceRecord } from '../../registry/instance-record.js';
-import type { CommitOptions, CommittedBatch, CommittedChange, LivenessRecord, Store, StoreChange, StoredInstance, StoredState } from '../store.js';
+import type { CommitOptions, CommittedBatch, CommittedChange, LivenessRecord, PolicyRecord, Store, StoreChange, StoredInstance, StoredPolicy, StoredState } from '../store.js';
 import { StoreConflict } from '../store.js';
 import { type EtcdClient, EtcdError, type KeyValue, type SessionLease, type TxnOp, type WatchEvent } from './etcd-client.js';
 import type { PrefixWatch } from './watch.js';
@@ -45,6 +45,7 @@ export interface EtcdStoreStats {
 /**
  * The registry in etcd. Keys under the prefix:
  *   instances/<service>/<id>  one instance, JSON; its mod_revision is the record's version
+ *   policies/<service>        a service's traffic policy, JSON, versioned the same way
  *   index/<service>, index/*  touched by every commit that visibly changes the service (or the
  *                             catalog), so any node can tell each one's change index at start
  *   nodes/<name>              a live node, attached to its session lease
@@ -172,16 +173,14 @@ export class EtcdStore implements Store {
 
   async commit(changes: readonly StoreChange[], options: CommitOptions): Promise<void> {
     const { prefix } = this.options;
-    const ops: TxnOp[] = changes.map((change) =>
-      change.kind === 'put'
-        ? { put: this.instanceKey(change.instance.service, change.instance.id), value: JSON.stringify(change.instance) }
-        : { delete: this.instanceKey(change.service, change.id) },
-    );
-    for (const key of options.touched) ops.push({ put: `${prefix}index/${key}`, value: '' });
-    const compares = changes.map((change) => {
-      const key = change.kind === 'put' ? this.instanceKey(change.instance.service, change.instance.id) : this.instanceKey(change.service, change.id);
-      return { key, modRevision: change.expectedVersion };
+    const ops: TxnOp[] = changes.map((change) => {
+      const key = this.keyOf(change);
+      if (change.kind === 'put') return { put: key, value: JSON.stringify(change.instance) };
+      if (change.kind === 'put-policy') return { put: key, value: JSON.stringify(change.policy) };
+      return { delete: key };
     });
+    for (const key of options.touched) ops.push({ put: `${prefix}index/${key}`, value: '' });
+    const compares = changes.map((change) => ({ key: this.keyOf(change), modRevision: change.expectedVersion }));
     // The sweep's own decisions hold only while this node is a live member: a node cut off
     // from the cluster, whose session etcd has ended, can no longer expire anything.
     const ifs = options.asSessionHolder ? [...compares, { key: `${prefix}nodes/${this.options.node.name}`, exists: true }] : compares;
@@ -216,8 +215,25 @@ export class EtcdStore implements Store {
     }
   }
 
+  private keyOf(change: StoreChange): string {
+    switch (change.kind) {
+      case 'put':
+        return this.instanceKey(change.instance.service, change.instance.id);
+      case 'delete':
+        return this.instanceKey(change.service, change.id);
+      case 'put-policy':
+        return this.policyKey(change.policy.service);
+      case 'delete-policy':
+        return this.policyKey(change.service);
+    }
+  }
+
   private instanceKey(service: string, id: string): string {
     return `${this.options.prefix}instances/${service}/${id}`;
+  }
+
+  private policyKey(service: string): string {
+    return `${this.options.prefix}policies/${service}`;
   }
 
   /** Waits until this node's view has applied `revision`, bounded: past it the outcome is unknown. */
@@ -281,14 +297,16 @@ export class EtcdStore implements Store {
       this.options.onNodesChanged?.(this.liveNodes);
       return undefined;
     }
-    if (!path.startsWith('instances/')) return undefined;
+    if (!isRecordPath(path)) return undefined;
     if ((this.versions.get(key) ?? 0) >= revision) return undefined; // a replay
-    const [service, id] = path.slice('instances/'.length).split('/') as [string, string];
-    if (!value) {
-      this.versions.delete(key);
-      return { kind: 'delete', service, id };
+    if (value) this.versions.set(key, revision);
+    else this.versions.delete(key);
+    if (path.startsWith('policies/')) {
+      const service = path.slice('policies/'.length);
+      return value ? { kind: 'put-policy', policy: { ...(JSON.parse(value.toString()) as PolicyRecord), version: revision } } : { kind: 'delete-policy', service };
     }
-    this.versions.set(key, revision);
+    const [service, id] = path.slice('instances/'.length).split('/') as [string, string];
+    if (!value) return { kind: 'delete', service, id };
     return { kind: 'put', instance: { ...(JSON.parse(value.toString()) as InstanceRecord), version: revision } };
   }
 
@@ -304,6 +322,7 @@ export class EtcdStore implements Store {
   /** The initial list: instances (with versions), nodes, and each key's change index. */
   private readAll(kvs: readonly KeyValue[], state: StoredState): StoredInstance[] {
     const instances: StoredInstance[] = [];
+    const policies: StoredPolicy[] = [];
     const keyIndexes = new Map<string, number>();
     for (const kv of kvs) {
       const path = kv.key.slice(this.options.prefix.length);
@@ -313,9 +332,13 @@ export class EtcdStore implements Store {
       else if (path.startsWith('instances/')) {
         this.versions.set(kv.key, kv.modRevision);
         instances.push({ ...(JSON.parse(kv.value.toString()) as InstanceRecord), version: kv.modRevision });
+      } else if (path.startsWith('policies/')) {
+        this.versions.set(kv.key, kv.modRevision);
+        policies.push({ ...(JSON.parse(kv.value.toString()) as PolicyRecord), version: kv.modRevision });
       }
     }
     state.keyIndexes = keyIndexes;
+    state.policies = policies;
     return instances;
   }
 
@@ -336,7 +359,7 @@ export class EtcdStore implements Store {
         for (const kv of listed.kvs) {
           const path = kv.key.slice(this.options.prefix.length);
           if (path.startsWith('nodes/')) this.liveNodes.set(path.slice('nodes/'.length), JSON.parse(kv.value.toString()) as NodeRecord);
-          if (!path.startsWith('instances/')) continue;
+          if (!isRecordPath(path)) continue;
           seen.add(kv.key);
           const change = this.toChange(kv.key, kv.value, kv.modRevision);
           if (change) changes.push(change);
@@ -357,4 +380,9 @@ export class EtcdStore implements Store {
       }
     }
   }
+}
+
+/** The keys holding registry records (instances, policies): versioned, compared, listed again after a compaction. */
+function isRecordPath(path: string): boolean {
+  return path.startsWith('instances/') || path.startsWith('policies/');
 }

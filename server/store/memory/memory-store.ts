@@ -1,5 +1,5 @@
 import type { InstanceRecord } from '../../registry/instance-record.js';
-import type { CommitOptions, CommittedBatch, LivenessRecord, Store, StoreChange, StoredState } from '../store.js';
+import type { CommitOptions, CommittedBatch, LivenessRecord, PolicyRecord, Store, StoreChange, StoredState } from '../store.js';
 
 /**
  * A store that keeps its state in this process and nowhere else: nothing survives a restart.
@@ -8,11 +8,12 @@ import type { CommitOptions, CommittedBatch, LivenessRecord, Store, StoreChange,
  */
 export class MemoryStore implements Store {
   private readonly instances = new Map<string, InstanceRecord>();
+  private readonly policies = new Map<string, PolicyRecord>();
   private lastIndex = 0;
   private listener: ((batch: CommittedBatch) => void) | undefined;
 
   load(): StoredState {
-    return { instances: [...this.instances.values()].map((instance) => ({ ...instance })), lastIndex: this.lastIndex };
+    return { instances: [...this.instances.values()].map((instance) => ({ ...instance })), lastIndex: this.lastIndex, policies: [...this.policies.values()] };
   }
 
   subscribe(listener: (batch: CommittedBatch) => void): void {
@@ -22,7 +23,9 @@ export class MemoryStore implements Store {
   async commit(changes: readonly StoreChange[], _options: CommitOptions): Promise<void> {
     for (const change of changes) {
       if (change.kind === 'put') this.instances.set(key(change.instance.service, change.instance.id), { ...change.instance });
-      else this.instances.delete(key(change.service, change.id));
+      else if (change.kind === 'delete') this.instances.delete(key(change.service, change.id));
+      else if (change.kind === 'put-policy') this.policies.set(change.policy.service, change.policy);
+      else this.policies.delete(change.service);
     }
     this.lastIndex += 1;
     this.listener?.({ index: this.lastIndex, changes });

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
 import type { InstanceRecord } from '../../registry/instance-record.js';
+import type { TrafficPolicy } from '../../../contract/traffic-policy.js';
 import type { CommitOptions, CommittedBatch, LivenessRecord, Store, StoreChange, StoredState, TokenRecord, TokenStore } from '../store.js';
 import { migrate, readMigrations } from './migrate.js';
 
@@ -37,6 +38,12 @@ interface InstanceRow {
   critical_since: number | null;
   registered_at: number;
   last_heartbeat_at: number;
+}
+
+interface PolicyRow {
+  service: string;
+  policy: string;
+  updated_at: number;
 }
 
 interface TokenRow {
@@ -81,12 +88,16 @@ export class SqliteStore implements Store, TokenStore {
         'INSERT OR REPLACE INTO acl_tokens (id, secret_hash, kind, services, description, created_at) VALUES (@id, @secret_hash, @kind, @services, @description, @created_at)',
       ),
       deleteToken: this.db.prepare<[string]>('DELETE FROM acl_tokens WHERE id = ?'),
+      allPolicies: this.db.prepare<[], PolicyRow>('SELECT * FROM traffic_policies'),
+      putPolicy: this.db.prepare<PolicyRow>('INSERT OR REPLACE INTO traffic_policies (service, policy, updated_at) VALUES (@service, @policy, @updated_at)'),
+      deletePolicy: this.db.prepare<[string]>('DELETE FROM traffic_policies WHERE service = ?'),
     };
   }
 
   load(): StoredState {
     this.lastIndex = this.statements.lastIndex.get()?.value ?? 1;
-    return { instances: this.statements.all.all().map(fromRow), lastIndex: this.lastIndex };
+    const policies = this.statements.allPolicies.all().map((row) => ({ service: row.service, policy: JSON.parse(row.policy) as TrafficPolicy, updatedAt: row.updated_at }));
+    return { instances: this.statements.all.all().map(fromRow), lastIndex: this.lastIndex, policies };
   }
 
   subscribe(listener: (batch: CommittedBatch) => void): void {
@@ -101,14 +112,29 @@ export class SqliteStore implements Store, TokenStore {
   async commit(changes: readonly StoreChange[], _options: CommitOptions): Promise<void> {
     const index = this.lastIndex + 1;
     this.transaction(() => {
-      for (const change of changes) {
-        if (change.kind === 'put') this.statements.put.run(toRow(change.instance));
-        else this.statements.delete.run(change.service, change.id);
-      }
+      for (const change of changes) this.write(change);
       this.statements.setLastIndex.run(index);
     });
     this.lastIndex = index;
     this.listener?.({ index, changes });
+  }
+
+  private write(change: StoreChange): void {
+    switch (change.kind) {
+      case 'put':
+        this.statements.put.run(toRow(change.instance));
+        return;
+      case 'delete':
+        this.statements.delete.run(change.service, change.id);
+        return;
+      case 'put-policy': {
+        const { service, policy, updatedAt } = change.policy;
+        this.statements.putPolicy.run({ service, policy: JSON.stringify(policy), updated_at: updatedAt });
+        return;
+      }
+      case 'delete-policy':
+        this.statements.deletePolicy.run(change.service);
+    }
   }
 
   saveLiveness(rows: readonly LivenessRecord[]): void {
