@@ -9,6 +9,7 @@ const commands = {
   deregister: ['deregisters an instance', () => import('../dist/clients/cli/deregister.js')],
   heartbeat: ["renews an instance's TTL, optionally with a status", () => import('../dist/clients/cli/heartbeat.js')],
   maintenance: ['turns maintenance on or off', () => import('../dist/clients/cli/maintenance.js')],
+  policy: ["reads, sets or removes a service's traffic policy", () => import('../dist/clients/cli/policy.js')],
   resolve: ['looks a service up in DNS', () => import('../dist/clients/cli/resolve.js')],
   cluster: ['shows where the registry is kept and the nodes serving it', () => import('../dist/clients/cli/cluster.js')],
   'demo-service': ['a tiny HTTP service that registers itself (the demo, docs/demo.md)', () => import('../dist/clients/demo/demo-service-main.js')],

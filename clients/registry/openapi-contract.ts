@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Heartbeat, Instance, InstanceRegistration, MaintenanceChange, ServiceSummary } from '../../contract/instance.js';
+import type { TrafficPolicy } from '../../contract/traffic-policy.js';
 import type { paths } from './openapi-types.js';
 
 /**
@@ -25,6 +26,7 @@ export type QueryOf<P extends keyof paths, M extends Method> = NonNullable<Opera
 
 type InstancePath = '/v1/services/{service}/instances/{id}';
 type InstanceListPath = '/v1/services/{service}/instances';
+type PolicyPath = '/v1/services/{service}/policy';
 
 export type ApiRegistration = RequestBody<InstancePath, 'put'>;
 export type ApiHeartbeat = RequestBody<`${InstancePath}/heartbeat`, 'put'>;
@@ -56,4 +58,8 @@ export type OpenApiContract = AllTrue<{
   // The query parameters RegistryApi sends exist.
   instanceListQuery: Fits<'healthy' | 'tag' | 'index' | 'wait', keyof ApiInstanceListQuery>;
   serviceListQuery: Fits<'index' | 'wait', keyof QueryOf<'/v1/services', 'get'>>;
+  // A traffic policy reads back as it is sent.
+  policyBody: Same<RequestBody<PolicyPath, 'put'>, z.input<typeof TrafficPolicy>>;
+  policyAnswer: Same<AnswerBody<PolicyPath, 'get', 200>, TrafficPolicy>;
+  policyQuery: Fits<'index' | 'wait', keyof QueryOf<PolicyPath, 'get'>>;
 }>;

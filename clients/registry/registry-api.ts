@@ -2,6 +2,7 @@ import { Agent, request } from 'undici';
 import { z } from 'zod';
 import { ClusterView } from '../../contract/cluster.js';
 import { Instance, ServiceSummary } from '../../contract/instance.js';
+import { TrafficPolicy } from '../../contract/traffic-policy.js';
 import { RegistryClientError } from './errors.js';
 import type { ApiHeartbeat, ApiInstance, ApiMaintenanceChange, ApiRegistration, ApiServiceSummary } from './openapi-contract.js';
 
@@ -23,6 +24,12 @@ export interface InstanceList {
 /** The service list with its `X-Beacon-Index`. */
 export interface ServiceList {
   services: ApiServiceSummary[];
+  index: number;
+}
+
+/** A service's traffic policy (undefined: it has none) and the `X-Beacon-Index` to block on next. */
+export interface PolicyAnswer {
+  policy: TrafficPolicy | undefined;
   index: number;
 }
 
@@ -120,6 +127,28 @@ export class RegistryApi {
     return { instances: items, index };
   }
 
+  /** `GET /v1/services/NAME/policy`, blocking when the query has an index; a 404 is "no policy". */
+  async policy(service: string, query: ListQuery = {}): Promise<PolicyAnswer> {
+    const exchange = blockingExchange(policyPath(service), new URLSearchParams(), query);
+    const answer = await this.send(exchange);
+    if (answer.status === 404 && answer.headers[INDEX_HEADER] !== undefined) return { policy: undefined, index: indexOf(exchange, answer) };
+    return { policy: parseAnswer(exchange, this.ok(exchange, answer), TrafficPolicy), index: indexOf(exchange, answer) };
+  }
+
+  async setPolicy(service: string, policy: TrafficPolicy): Promise<TrafficPolicy> {
+    const exchange: Exchange = { method: 'PUT', path: policyPath(service), body: policy };
+    return parseAnswer(exchange, this.ok(exchange, await this.send(exchange)), TrafficPolicy);
+  }
+
+  /** False when the service had no policy. */
+  async deletePolicy(service: string): Promise<boolean> {
+    const exchange: Exchange = { method: 'DELETE', path: policyPath(service) };
+    const answer = await this.send(exchange);
+    if (answer.status === 404 && answer.headers[INDEX_HEADER] !== undefined) return false;
+    this.ok(exchange, answer);
+    return true;
+  }
+
   /** `GET /v1/cluster`: the store and the nodes serving this registry. */
   async cluster(): Promise<ClusterView> {
     const exchange: Exchange = { method: 'GET', path: '/v1/cluster' };
@@ -136,24 +165,9 @@ export class RegistryApi {
 
   /** A list endpoint: its answer and its `X-Beacon-Index`, blocking when the query has an index. */
   private async list<T>(path: string, search: URLSearchParams, query: ListQuery, schema: z.ZodType<T[]>): Promise<{ items: T[]; index: number }> {
-    if (query.index !== undefined) {
-      search.set('index', String(query.index));
-      if (query.waitSeconds !== undefined) search.set('wait', `${query.waitSeconds}s`);
-    }
-    const exchange: Exchange = {
-      method: 'GET',
-      path: `${path}${search.size > 0 ? `?${search}` : ''}`,
-      ...(query.timeoutMs !== undefined ? { timeoutMs: query.timeoutMs } : {}),
-      ...(query.signal ? { signal: query.signal } : {}),
-    };
+    const exchange = blockingExchange(path, search, query);
     const answer = this.ok(exchange, await this.send(exchange));
-    const items = parseAnswer(exchange, answer, schema);
-    const header = answer.headers[INDEX_HEADER];
-    const index = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : Number.NaN;
-    if (!Number.isSafeInteger(index)) {
-      throw new RegistryClientError('bad_answer', `${describe(exchange)}: the answer has no valid ${INDEX_HEADER} header (got ${String(header)})`);
-    }
-    return { items, index };
+    return { items: parseAnswer(exchange, answer, schema), index: indexOf(exchange, answer) };
   }
 
   private async send(exchange: Exchange): Promise<Answer> {
@@ -204,6 +218,33 @@ function parseBaseUrl(registry: string): URL {
   // Paths are joined relative to the base, so a prefix (`http://gw/beacon`) needs its slash.
   if (!base.pathname.endsWith('/')) base.pathname += '/';
   return base;
+}
+
+/** A GET that blocks when the query has an index (SPEC: blocking queries). */
+function blockingExchange(path: string, search: URLSearchParams, query: ListQuery): Exchange {
+  if (query.index !== undefined) {
+    search.set('index', String(query.index));
+    if (query.waitSeconds !== undefined) search.set('wait', `${query.waitSeconds}s`);
+  }
+  return {
+    method: 'GET',
+    path: `${path}${search.size > 0 ? `?${search}` : ''}`,
+    ...(query.timeoutMs !== undefined ? { timeoutMs: query.timeoutMs } : {}),
+    ...(query.signal ? { signal: query.signal } : {}),
+  };
+}
+
+function indexOf(exchange: Exchange, answer: Answer): number {
+  const header = answer.headers[INDEX_HEADER];
+  const index = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : Number.NaN;
+  if (!Number.isSafeInteger(index)) {
+    throw new RegistryClientError('bad_answer', `${describe(exchange)}: the answer has no valid ${INDEX_HEADER} header (got ${String(header)})`);
+  }
+  return index;
+}
+
+function policyPath(service: string): string {
+  return `/v1/services/${encodeURIComponent(service)}/policy`;
 }
 
 function instancePath(service: string, id: string): string {

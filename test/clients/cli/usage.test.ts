@@ -90,6 +90,6 @@ describe('the beacon CLI: usage errors, --help and an unreachable registry', () 
     for (const command of ['server', 'proxy', 'services', 'instances', 'register', 'deregister', 'heartbeat', 'maintenance', 'resolve', 'demo-service']) {
       assert.match(list.stdout, new RegExp(`\\n {2}${command} +\\S`), command);
     }
-    assert.deepEqual([unknown.code, unknown.stderr], [2, 'beacon: unknown command "servics" (commands: server, proxy, services, instances, register, deregister, heartbeat, maintenance, resolve, cluster, demo-service)\n']);
+    assert.deepEqual([unknown.code, unknown.stderr], [2, 'beacon: unknown command "servics" (commands: server, proxy, services, instances, register, deregister, heartbeat, maintenance, policy, resolve, cluster, demo-service)\n']);
   });
 });

@@ -19,13 +19,13 @@ const RUNS = Number(process.env.BEACON_FUZZ_RUNS ?? 10_000);
 const BOOTSTRAP = 'fuzzing-bootstrap-secret';
 
 const segment = fc.oneof(
-  fc.constantFrom('v1', 'services', 'instances', 'heartbeat', 'maintenance', 'acl', 'tokens', 'operator', 'self-preservation', 'web', 'w1', '..', '.', '%2e%2e', '%00', '%ZZ', '*'),
+  fc.constantFrom('v1', 'services', 'instances', 'heartbeat', 'maintenance', 'acl', 'tokens', 'operator', 'self-preservation', 'policy', 'web', 'w1', '..', '.', '%2e%2e', '%00', '%ZZ', '*'),
   fc.stringMatching(/^[A-Za-z0-9._~%-]{0,80}$/),
   fc.string({ unit: 'binary', maxLength: 20 }).map(encodeURIComponent),
 );
 
 const path = fc
-  .tuple(fc.constantFrom('/v1/services', '/v1/services/web/instances', '/v1/acl/tokens', '/v1/operator', '', '/healthz'), fc.array(segment, { maxLength: 6 }))
+  .tuple(fc.constantFrom('/v1/services', '/v1/services/web/instances', '/v1/services/web/policy', '/v1/acl/tokens', '/v1/operator', '', '/healthz'), fc.array(segment, { maxLength: 6 }))
   .map(([prefix, rest]) => `${prefix}/${rest.join('/')}`.replace(/\/+$/, '') || '/');
 
 const query = fc.oneof(
@@ -53,6 +53,19 @@ const body = fc.oneof(
   fc.json({ maxDepth: 4 }),
   fc.record({ address: fc.oneof(fc.ipV4(), fc.ipV6(), fc.string()), port: fc.oneof(fc.integer(), fc.double(), fc.string()), ttl: fc.anything(), tags: fc.anything(), meta: fc.anything() }, { requiredKeys: [] }).map((value) => JSON.stringify(value)),
   fc.record({ kind: fc.constantFrom('management', 'service', 'read', 'root'), services: fc.anything(), description: fc.anything() }, { requiredKeys: [] }).map((value) => JSON.stringify(value)),
+  fc
+    .record(
+      {
+        balancing: fc.oneof(fc.constantFrom('ring-hash', 'random', 'least-request'), fc.anything()),
+        hashOn: fc.oneof(fc.record({ header: fc.string() }), fc.record({ cookie: fc.string() }), fc.anything()),
+        timeout: fc.oneof(fc.constantFrom('15s', '0ms', '25h', '1h'), fc.string()),
+        retries: fc.record({ count: fc.anything(), on: fc.anything(), budgetPercent: fc.anything(), backoff: fc.anything() }, { requiredKeys: [] }),
+        split: fc.array(fc.record({ tag: fc.oneof(fc.constantFrom('v1', 'v2'), fc.string()), weight: fc.oneof(fc.integer(), fc.double()) }), { maxLength: 20 }),
+        failover: fc.anything(),
+      },
+      { requiredKeys: [] },
+    )
+    .map((value) => JSON.stringify(value)),
   fc.string({ unit: 'binary', maxLength: 200 }),
   fc.constantFrom('{"__proto__": {"admin": true}}', '{"constructor": {"prototype": {}}}', '[', '{"a":', 'null', '1e999', '"\\ud800"'),
 );
