@@ -5,6 +5,7 @@ export const ClusterNode = z.object({
   name: z.string(),
   http: z.string().describe("The node's HTTP API ('' until it listens, or for a single node)"),
   live: z.boolean(),
+  startedAt: z.string().describe('When the node started (ISO 8601): a node that restarted shows a new time'),
 });
 
 /** `GET /v1/cluster`: where the registry is kept, and the nodes serving it (docs/cluster.md). */

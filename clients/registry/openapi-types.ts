@@ -2412,6 +2412,8 @@ export interface paths {
                                 /** @description The node's HTTP API ('' until it listens, or for a single node) */
                                 http: string;
                                 live: boolean;
+                                /** @description When the node started (ISO 8601): a node that restarted shows a new time */
+                                startedAt: string;
                             }[];
                         };
                     };

@@ -40,12 +40,13 @@ export interface RegistryStore {
 export async function openRegistryStore(config: ServerConfig, log: () => FastifyBaseLogger | undefined, metrics: Metrics): Promise<RegistryStore> {
   if (config.etcd.length === 0) {
     const sqlite = new SqliteStore({ path: config.db, synchronous: config.dbSync });
+    const startedAt = new Date().toISOString();
     return {
       store: sqlite,
       tokens: sqlite,
       expiryGraceMs: 0,
       status: (index) => ({
-        view: () => ({ store: 'sqlite', node: config.nodeName, index: index(), nodes: [{ name: config.nodeName, http: '', live: true }] }),
+        view: () => ({ store: 'sqlite', node: config.nodeName, index: index(), nodes: [{ name: config.nodeName, http: '', live: true, startedAt }] }),
         lastContactMs: () => undefined,
         peerSecret: () => undefined,
       }),
@@ -104,7 +105,7 @@ export async function openRegistryStore(config: ServerConfig, log: () => Fastify
         store: 'etcd',
         node: config.nodeName,
         index: cluster.appliedRevision,
-        nodes: [...cluster.nodes.values()].map((node) => ({ name: node.name, http: node.http, live: true })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+        nodes: [...cluster.nodes.values()].map((node) => ({ name: node.name, http: node.http, live: true, startedAt: new Date(node.startedAt).toISOString() })).sort((a, b) => (a.name < b.name ? -1 : 1)),
       }),
       lastContactMs,
       peerSecret: () => cluster.clusterSecret,

@@ -199,8 +199,9 @@ function countRequests(app: FastifyInstance, metrics: Metrics): void {
 
 /** A registry that is one process on SQLite: the cluster is this node, and it is never out of contact. */
 function singleNode(registry: Registry): ClusterStatus {
+  const startedAt = new Date().toISOString();
   return {
-    view: () => ({ store: 'sqlite', node: 'local', index: registry.catalogIndex(), nodes: [{ name: 'local', http: '', live: true }] }),
+    view: () => ({ store: 'sqlite', node: 'local', index: registry.catalogIndex(), nodes: [{ name: 'local', http: '', live: true, startedAt }] }),
     lastContactMs: () => undefined,
     peerSecret: () => undefined,
   };

@@ -16,8 +16,11 @@ describe('beacon server --etcd: nodes of one registry', () => {
     return answer ? parse(answer).answers.map((record) => (record as unknown as { port: number }).port).sort() : [];
   };
 
+  let nodesStartedFrom: number;
+
   before(async () => {
     etcd = await startEtcdCluster();
+    nodesStartedFrom = Date.now();
     const prefix = `/beacon-${process.pid}/`;
     for (const name of ['node-a', 'node-b']) {
       nodes.push(await startServerProcess(['--etcd', etcd.clientUrls.join(','), '--etcd-prefix', prefix, '--node-name', name]));
@@ -84,10 +87,11 @@ describe('beacon server --etcd: nodes of one registry', () => {
     for (const [i, view] of views.entries()) {
       assert.equal(view.store, 'etcd');
       assert.equal(view.node, ['node-a', 'node-b'][i]);
-      assert.deepEqual(view.nodes, [
+      assert.deepEqual(view.nodes.map(({ startedAt, ...node }: { startedAt: string }) => node), [
         { name: 'node-a', http: nodes[0]!.url, live: true },
         { name: 'node-b', http: nodes[1]!.url, live: true },
       ]);
+      for (const node of view.nodes) assert.ok(Date.parse(node.startedAt) >= nodesStartedFrom, `${node.name} started at ${node.startedAt}, after the test started it`);
     }
     assert.match(read.headers.get('x-beacon-last-contact') ?? '', /^\d+$/);
     assert.equal(ready.status, 200);

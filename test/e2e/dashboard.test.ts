@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +64,18 @@ describe('the dashboard at /ui, in headless Chromium', () => {
     assert.deepEqual(await cellTexts(rowOf(page, 'services', 'db')), ['db', '1', '0', '0', '1', '0', '']);
     assert.deepEqual(await page.locator('#services .service-link').allTextContents(), ['api', 'db', 'web']);
     assert.equal(await page.textContent('#connection'), 'live');
+    assert.deepEqual(errors, []);
+  });
+
+  it('says a single node on SQLite runs standalone, with its name and uptime, and lists no cluster', async () => {
+    const standalone = page.locator('#nodes-note', { hasText: 'Standalone' });
+
+    await standalone.waitFor(LIVE);
+
+    assert.equal(await page.textContent('#nodes-title'), 'Node · standalone');
+    assert.match((await standalone.textContent())!, new RegExp(`^Standalone: one node, ${hostname().replace(/\./g, '\\.')}, keeps the registry in SQLite\\. Up (\\d+m )?\\d+s\\.$`));
+    assert.equal(await page.locator('#nodes').isHidden(), true);
+    assert.equal(await standalone.getAttribute('class'), 'note standalone');
     assert.deepEqual(errors, []);
   });
 

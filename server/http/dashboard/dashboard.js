@@ -1,6 +1,9 @@
 // The Beacon dashboard: the service list and one service's instances, kept live with the
-// registry's blocking queries (docs/dashboard.md). Plain DOM on purpose: registry data (output,
-// tags, ids) is text other people wrote, so it reaches the page through textContent only.
+// registry's blocking queries, and the nodes serving it (docs/dashboard.md). Plain DOM on
+// purpose: registry data (output, tags, ids) is text other people wrote, so it reaches the page
+// through textContent only.
+import { $, cell, duration, element, note } from './dom.js';
+import { refreshUptimes, renderNodes } from './nodes-panel.js';
 
 const STATUSES = ['passing', 'warning', 'critical', 'maintenance'];
 const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -13,8 +16,11 @@ const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 30_000;
 /** Rows drawn per table: a 25,000-instance service would make every update crawl. */
 const MAX_ROWS = 1_000;
-
-const $ = (id) => document.getElementById(id);
+/**
+ * Seconds between two reads of the node list. It has no blocking query (a node coming or going
+ * moves no index), so it is re-read at the pace a node's death shows in etcd: its 5 s session.
+ */
+const NODES_REFRESH_S = 5;
 
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY) ?? '',
@@ -44,8 +50,8 @@ class HttpError extends Error {
 
 // ---- Talking to the registry ----
 
-/** GETs a list; resolves with it and its X-Beacon-Index, rejects with HttpError or a network error. */
-async function getList(url, signal, timeoutMs) {
+/** GETs a JSON answer; resolves with it and its headers, rejects with HttpError or a network error. */
+async function getJson(url, signal, timeoutMs) {
   const request = new AbortController();
   const abort = () => request.abort();
   signal.addEventListener('abort', abort, { once: true });
@@ -57,10 +63,8 @@ async function getList(url, signal, timeoutMs) {
     if (!response.ok) {
       throw new HttpError(response.status, body?.message ?? response.statusText, Number(response.headers.get('retry-after')) || 0);
     }
-    const index = Number(response.headers.get('x-beacon-index') ?? NaN);
-    if (!Number.isSafeInteger(index)) throw new Error('the answer carried no X-Beacon-Index header');
     noteServerClock(response.headers.get('date'));
-    return { list: body, index };
+    return { body, headers: response.headers };
   } catch (error) {
     if (request.signal.aborted && !signal.aborted) throw new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`);
     throw error;
@@ -72,23 +76,29 @@ async function getList(url, signal, timeoutMs) {
 
 /**
  * A blocking-query loop: the first request answers at once, each next one waits until the
- * list's index moves (or `waitS()` seconds pass). Network errors, 5xx and 429 back off and
- * retry; 401/403 stop everything and ask for a token; other 4xx give up (retrying would not help).
+ * list's index moves (or `waitS()` seconds pass). With `blocking: false`, for a resource that
+ * has no index, each request answers at once and the next one is sent `waitS()` seconds later.
+ * Network errors, 5xx and 429 back off and retry; 401/403 stop everything and ask for a token;
+ * other 4xx give up (retrying would not help).
  */
-async function watch(name, url, { signal, waitS, onList }) {
+async function watch(name, url, { signal, waitS, onList, blocking = true }) {
   let index;
   let failures = 0;
   while (!signal.aborted) {
     const wait = waitS();
-    const query = index === undefined ? '' : `?index=${index}&wait=${wait}s`;
+    const blocks = blocking && index !== undefined;
     try {
-      const answer = await getList(url + query, signal, (index === undefined ? 0 : wait * 1000) + ANSWER_GRACE_MS);
-      // A lower index than ours means the registry was restored from a backup: follow it.
-      index = answer.index;
+      const answer = await getJson(url + (blocks ? `?index=${index}&wait=${wait}s` : ''), signal, (blocks ? wait * 1000 : 0) + ANSWER_GRACE_MS);
+      if (blocking) {
+        // A lower index than ours means the registry was restored from a backup: follow it.
+        index = Number(answer.headers.get('x-beacon-index') ?? NaN);
+        if (!Number.isSafeInteger(index)) throw new Error('the answer carried no X-Beacon-Index header');
+      }
       failures = 0;
       setFailure(name, undefined);
       if (state.failures.size > 0) registryBack.dispatchEvent(new Event('answered'));
-      onList(answer.list);
+      onList(answer.body, answer.headers);
+      if (!blocking) await pause(wait * 1000, signal);
     } catch (error) {
       if (signal.aborted) return;
       if (error instanceof HttpError && (error.status === 401 || error.status === 403)) return askForToken(error.message);
@@ -129,6 +139,19 @@ function backOff(ms, signal) {
   });
 }
 
+/** Resolves after `ms`, or at once when aborted. */
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** A controller aborted with its parent, or on its own. */
 function childController(parent) {
   const child = new AbortController();
@@ -156,6 +179,16 @@ function start() {
   $('token-form').hidden = true;
   $('forget-token').hidden = !state.token;
   watch('services', '/v1/services', { signal: state.session.signal, waitS: () => LIST_WAIT_S, onList: renderServices });
+  watch('nodes', '/v1/cluster', {
+    signal: state.session.signal,
+    blocking: false,
+    waitS: () => NODES_REFRESH_S,
+    onList: (view, headers) => {
+      const lastContact = headers.get('x-beacon-last-contact');
+      renderNodes(view, lastContact === null ? undefined : Number(lastContact));
+      refreshUptimes(Date.now() + state.clockSkewMs);
+    },
+  });
   select(selectedFromHash());
   renderConnection();
 }
@@ -299,11 +332,6 @@ function truncationNote(total, what) {
   return total > MAX_ROWS ? `Showing the first ${MAX_ROWS} of ${total} ${what}.` : '';
 }
 
-function note(id, text) {
-  $(id).textContent = text;
-  $(id).hidden = text === '';
-}
-
 function setFailure(name, failure) {
   if (failure === undefined) state.failures.delete(name);
   else state.failures.set(name, failure);
@@ -339,30 +367,8 @@ function renderConnection() {
 
 function refreshAges() {
   const now = Date.now() + state.clockSkewMs;
-  for (const { node, at } of state.ageCells) node.textContent = ago(now - at);
-}
-
-function ago(ms) {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s ago`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${s % 60}s ago`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h ${m % 60}m ago`;
-  return `${Math.floor(h / 24)}d ${h % 24}h ago`;
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = String(text);
-  return node;
-}
-
-function cell(child, className) {
-  const td = element('td', className);
-  td.append(child);
-  return td;
+  for (const { node, at } of state.ageCells) node.textContent = `${duration(now - at)} ago`;
+  refreshUptimes(now);
 }
 
 function clamp(value, min, max) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Acl } from '../../../server/acl/acl.js';
@@ -27,13 +27,17 @@ describe('the dashboard files at /ui', () => {
     });
   }
 
-  it('serves the script as JavaScript and the style sheet as CSS', async () => {
-    const script = await app.inject({ url: '/ui/dashboard.js' });
+  it('serves every script of the folder as JavaScript and the style sheet as CSS', async () => {
+    const scripts = readdirSync(dashboardDir).filter((file) => file.endsWith('.js'));
     const style = await app.inject({ url: '/ui/dashboard.css' });
 
-    assert.equal(script.statusCode, 200);
-    assert.equal(script.headers['content-type'], 'application/javascript; charset=utf-8');
-    assert.equal(script.body, readFileSync(`${dashboardDir}/dashboard.js`, 'utf8'));
+    assert.deepEqual(scripts.sort(), ['dashboard.js', 'dom.js', 'nodes-panel.js']);
+    for (const file of scripts) {
+      const script = await app.inject({ url: `/ui/${file}` });
+      assert.equal(script.statusCode, 200, file);
+      assert.equal(script.headers['content-type'], 'application/javascript; charset=utf-8', file);
+      assert.equal(script.body, readFileSync(`${dashboardDir}/${file}`, 'utf8'), file);
+    }
     assert.equal(style.statusCode, 200);
     assert.equal(style.headers['content-type'], 'text/css; charset=utf-8');
   });
@@ -82,10 +86,12 @@ describe('the dashboard files at /ui', () => {
   });
 });
 
-describe('the dashboard script', () => {
-  it('never parses registry data as HTML: no innerHTML, outerHTML, insertAdjacentHTML or document.write', () => {
-    const script = readFileSync(`${dashboardDir}/dashboard.js`, 'utf8');
+describe('the dashboard scripts', () => {
+  it('never parse registry data as HTML: no innerHTML, outerHTML, insertAdjacentHTML or document.write', () => {
+    for (const file of readdirSync(dashboardDir).filter((name) => name.endsWith('.js'))) {
+      const script = readFileSync(`${dashboardDir}/${file}`, 'utf8');
 
-    assert.doesNotMatch(script, /\.(innerHTML|outerHTML)\b|insertAdjacentHTML|document\.write/);
+      assert.doesNotMatch(script, /\.(innerHTML|outerHTML)\b|insertAdjacentHTML|document\.write/, file);
+    }
   });
 });
