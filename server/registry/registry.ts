@@ -472,7 +472,9 @@ export class Registry {
         await this.commit([{ before, after: after ?? undefined }]);
         return after === null ? undefined : (this.find(service, id) ?? after);
       } catch (error) {
-        if (!(error instanceof StoreConflict) || attempt >= MAX_CONFLICT_RETRIES) throw storageError(error);
+        // commitToStore made any other failure a storage error already.
+        if (!(error instanceof StoreConflict)) throw error;
+        if (attempt >= MAX_CONFLICT_RETRIES) throw storageError(error);
       }
     }
   }
