@@ -73,6 +73,27 @@ describe('beacon server --etcd: nodes of one registry', () => {
     assert.ok(Number(released.headers.get('x-beacon-index')) > index);
   });
 
+  test('a traffic policy set at one node releases a blocking read at the other, which then serves it; removed likewise', async () => {
+    const policy = { balancing: 'least-request', split: [{ tag: 'v1', weight: 90 }, { tag: 'v2', weight: 10 }] };
+    const missing = await api(1).get('/v1/services/shop/policy');
+    assert.equal(missing.status, 404);
+    const index = Number(missing.headers.get('x-beacon-index'));
+    const blocked = api(1).get(`/v1/services/shop/policy?index=${index}&wait=30s`);
+    await waitFor(async () => Number((await (await fetch(`${nodes[1]!.url}/metrics`)).text()).match(/^beacon_blocking_queries (\d+)/m)?.[1]) === 1, { what: 'the policy read parked at node-b' });
+
+    assert.equal((await api(0).put('/v1/services/shop/policy', policy)).status, 201);
+    const released = await blocked;
+
+    assert.equal(released.status, 200);
+    assert.deepEqual(released.body, policy);
+    const setAt = Number(released.headers.get('x-beacon-index'));
+    assert.ok(setAt > index);
+    assert.equal(Number((await api(0).get('/v1/services/shop/policy')).headers.get('x-beacon-index')), setAt);
+
+    assert.equal((await api(1).delete('/v1/services/shop/policy')).status, 204);
+    await waitFor(async () => (await api(0).get('/v1/services/shop/policy')).status === 404, { what: 'the policy gone at node-a' });
+  });
+
   test('a deregistration at one node is gone from the other', async () => {
     assert.equal((await api(1).delete('/v1/services/web/instances/w2')).status, 204);
     await waitFor(async () => (await api(0).instances('web')).body.length === 1, { what: 'w2 gone at node-a' });
