@@ -926,6 +926,149 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every service's traffic policy
+         * @description An object from service name to policy, in name order; services without a policy are left out. Blocking-query capable: any policy change moves its index.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Wait until the list's X-Beacon-Index passes this value */
+                    index?: string;
+                    /** @description How long to wait with index (default 60s, at most 300s) */
+                    wait?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Policies by service name */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: {
+                                /** @enum {string} */
+                                balancing?: "weighted-round-robin" | "least-request" | "random" | "ring-hash";
+                                /** @description what ring-hash balancing hashes: a request header or a cookie */
+                                hashOn?: {
+                                    header?: string;
+                                    cookie?: string;
+                                };
+                                /** @description a hard bound over all tries, connecting included */
+                                timeout?: string;
+                                /** @description one try: connecting and waiting for response headers */
+                                tryTimeout?: string;
+                                retries?: {
+                                    /** @description further tries after the first, each to another instance */
+                                    count?: number;
+                                    /** @description what is retried: connect-failure, reset, gateway-error (502/503/504), 5xx, retriable-4xx (409) */
+                                    on?: ("connect-failure" | "reset" | "gateway-error" | "5xx" | "retriable-4xx")[];
+                                    /** @description retries in flight at most this percent of the requests in flight (Envoy's retry budget; at least 3 are always allowed) */
+                                    budgetPercent?: number;
+                                    backoff?: {
+                                        base?: string;
+                                        max?: string;
+                                    };
+                                };
+                                outlier?: {
+                                    /** @description failures of any kind in a row that eject an instance */
+                                    consecutiveFailures?: number;
+                                    /** @description 502, 503 or 504 answers (and connect failures) in a row that eject an instance */
+                                    consecutiveGatewayErrors?: number;
+                                    /** @description first ejection; the n-th lasts n times as long */
+                                    baseEjectionTime?: string;
+                                    /** @description longest ejection */
+                                    maxEjectionTime?: string;
+                                    /** @description most instances ejected at once, in percent (at least one may always be) */
+                                    maxEjectionPercent?: number;
+                                };
+                                /** @description percent: below this share of usable instances, balance over all healthy ones */
+                                panicThreshold?: number;
+                                /** @description a new or returning instance ramps up to its full weight over this time */
+                                slowStart?: string;
+                                limits?: {
+                                    /** @description connections open to one instance at most */
+                                    maxConnections?: number;
+                                    /** @description requests waiting for a connection to one instance at most; past it 503 overflow */
+                                    maxPendingRequests?: number;
+                                };
+                                /** @description shares of requests by instance tag (weights are relative) */
+                                split?: {
+                                    tag: string;
+                                    weight: number;
+                                }[];
+                                /** @description where requests go, in order, when nothing usable remains */
+                                failover?: ({
+                                    tag: string;
+                                } | {
+                                    /** @description Service name: one DNS label */
+                                    service: string;
+                                })[];
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            statusCode: number;
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Too many blocking queries from this client */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            statusCode: number;
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            statusCode: number;
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/services/{service}/policy": {
         parameters: {
             query?: never;

@@ -510,7 +510,7 @@ export class Registry {
     let expired = 0;
     for (const change of changes) {
       if (change.kind === 'put-policy' || change.kind === 'delete-policy') {
-        touched.add(this.policies.apply(change, index));
+        this.policies.apply(change, index, touched);
         continue;
       }
       const service = change.kind === 'put' ? change.instance.service : change.service;

@@ -9,6 +9,9 @@ export function policyKey(service: string): string {
   return `policy/${service}`;
 }
 
+/** The change-index key of the list of every policy: moved by any policy's change. */
+export const ALL_POLICIES = 'policy/*';
+
 type PolicyChange = Extract<CommittedChange, { kind: 'put-policy' | 'delete-policy' }>;
 
 export interface TrafficPoliciesOptions {
@@ -37,6 +40,20 @@ export class TrafficPolicies {
 
   get(service: string): TrafficPolicy | undefined {
     return this.policies.get(service)?.policy;
+  }
+
+  /** Every service's policy, by service name in name order. */
+  all(): Record<string, TrafficPolicy> {
+    const services = [...this.policies.keys()].sort();
+    return Object.fromEntries(services.map((service) => [service, this.policies.get(service)!.policy]));
+  }
+
+  listIndex(): number {
+    return this.options.changes.of(ALL_POLICIES);
+  }
+
+  waitForList(after: number, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
+    return this.options.changes.wait(ALL_POLICIES, after, timeoutMs, signal);
   }
 
   /** How many services have a policy. */
@@ -74,14 +91,12 @@ export class TrafficPolicies {
     return existed;
   }
 
-  /** A committed policy change, from this node or another; returns the change-index key it touched. */
-  apply(change: PolicyChange, index: number): string {
-    if (change.kind === 'put-policy') {
-      this.policies.set(change.policy.service, { ...change.policy, version: change.policy.version ?? index });
-      return policyKey(change.policy.service);
-    }
-    this.policies.delete(change.service);
-    return policyKey(change.service);
+  /** A committed policy change, from this node or another; adds the change-index keys it moves to `touched`. */
+  apply(change: PolicyChange, index: number, touched: Set<string>): void {
+    const service = change.kind === 'put-policy' ? change.policy.service : change.service;
+    if (change.kind === 'put-policy') this.policies.set(service, { ...change.policy, version: change.policy.version ?? index });
+    else this.policies.delete(service);
+    touched.add(policyKey(service)).add(ALL_POLICIES);
   }
 
   private async write(service: string, change: (before: StoredPolicy | undefined) => StoreChange | undefined): Promise<void> {
@@ -89,7 +104,7 @@ export class TrafficPolicies {
       const next = change(this.policies.get(service));
       if (!next) return;
       try {
-        await this.options.commit([next], new Set([policyKey(service)]));
+        await this.options.commit([next], new Set([policyKey(service), ALL_POLICIES]));
         return;
       } catch (error) {
         if (!(error instanceof StoreConflict)) throw error;

@@ -107,6 +107,27 @@ describe('the dashboard at /ui, in headless Chromium', () => {
     assert.deepEqual(errors, []);
   });
 
+  it("shows the selected service's traffic policy, and follows it being set and removed without a reload", async () => {
+    await page.click('#services a:text-is("web")');
+    await page.locator('#policy-note', { hasText: 'web has no traffic policy: each proxy follows its own flags.' }).waitFor(LIVE);
+    await page.evaluate('window.policyNotReloaded = true');
+    const policy = { balancing: 'least-request', retries: { count: 1, budgetPercent: 20 }, split: [{ tag: 'blue', weight: 9 }, { tag: 'green', weight: 1 }] };
+
+    assert.equal((await api().put('/v1/services/web/policy', policy)).status, 201);
+
+    await page.locator('#policy-summary dd', { hasText: 'blue 90%, green 10%' }).waitFor(LIVE);
+    assert.deepEqual(await page.locator('#policy-summary dt').allTextContents(), ['balancing', 'split', 'retries']);
+    assert.deepEqual(await page.locator('#policy-summary dd').allTextContents(), ['least-request', 'blue 90%, green 10%', '1, budget 20%']);
+    assert.deepEqual(JSON.parse((await page.locator('#policy-document').textContent())!), policy);
+    assert.equal(await page.locator('#policy-note').isHidden(), true);
+
+    assert.equal((await api().delete('/v1/services/web/policy')).status, 204);
+    await page.locator('#policy-note', { hasText: 'web has no traffic policy' }).waitFor(LIVE);
+    assert.equal(await page.locator('#policy-document').isHidden(), true);
+    assert.equal(await page.evaluate('window.policyNotReloaded'), true, 'the page was not reloaded');
+    assert.deepEqual(errors, []);
+  });
+
   it("keeps counting the last heartbeat's age up between answers", async () => {
     const age = rowOf(page, 'instances', 'web-2').locator('.age');
     const seconds = async () => Number(/^(\d+)s ago$/.exec((await age.textContent()) ?? '')?.[1]);
@@ -152,9 +173,9 @@ describe('the dashboard at /ui, in headless Chromium', () => {
     await page.click('#services a:text-is("api")');
     await rowOf(page, 'instances', 'api-1').waitFor(LIVE);
 
-    // One watch of the service list and one of api's instances; web's was aborted. (The deep
-    // link's page closed; its queries end with its connections.)
-    await blockedQueriesReach(server.url, 2);
+    // One watch of the service list, one of the policies and one of api's instances; web's was
+    // aborted. (The deep link's page closed; its queries end with its connections.)
+    await blockedQueriesReach(server.url, 3);
     assert.equal(await rowOf(page, 'instances', 'web-1').count(), 0);
     assert.deepEqual(errors, []);
   });

@@ -4,6 +4,7 @@
 // through textContent only.
 import { $, cell, duration, element, note } from './dom.js';
 import { refreshUptimes, renderNodes } from './nodes-panel.js';
+import { clearPolicy, renderPolicy } from './policy-panel.js';
 
 const STATUSES = ['passing', 'warning', 'critical', 'maintenance'];
 const SERVICE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -33,6 +34,8 @@ const state = {
   failures: new Map(),
   /** Server clock minus ours, when they disagree by more than the Date header's precision. */
   clockSkewMs: 0,
+  /** Every service's traffic policy, by name (undefined until the first answer). */
+  policies: undefined,
   /** Cells showing "4s ago", refreshed every second. */
   ageCells: [],
 };
@@ -179,6 +182,16 @@ function start() {
   $('token-form').hidden = true;
   $('forget-token').hidden = !state.token;
   watch('services', '/v1/services', { signal: state.session.signal, waitS: () => LIST_WAIT_S, onList: renderServices });
+  // Every policy in one watch (a service without one is simply absent from it), so switching
+  // services costs no request and a missing policy is no failed request.
+  watch('policies', '/v1/policies', {
+    signal: state.session.signal,
+    waitS: () => LIST_WAIT_S,
+    onList: (policies) => {
+      state.policies = policies;
+      if (state.selected !== undefined && SERVICE_NAME.test(state.selected)) renderPolicy(state.selected, policyOf(state.selected));
+    },
+  });
   watch('nodes', '/v1/cluster', {
     signal: state.session.signal,
     blocking: false,
@@ -214,6 +227,7 @@ function select(name) {
   $('instances').hidden = true;
   $('instances-title').textContent = name ?? 'Instances';
   document.title = name ? `${name} · Beacon` : 'Beacon';
+  clearPolicy(name === undefined ? 'Select a service to see its traffic policy.' : '');
   if (name === undefined) return showInstancesNote('Select a service to see its instances.');
   if (!SERVICE_NAME.test(name)) return showInstancesNote(`"${name}" is not a service name (one lower-case DNS label).`);
   if (!state.session) return showInstancesNote('Waiting for a token.');
@@ -232,6 +246,12 @@ function select(name) {
       renderInstances(name, instances);
     },
   });
+  if (state.policies) renderPolicy(name, policyOf(name));
+}
+
+/** The service's policy; a name such as "constructor" is a service, not an inherited property. */
+function policyOf(name) {
+  return Object.hasOwn(state.policies, name) ? state.policies[name] : undefined;
 }
 
 function askForToken(message) {

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { dashboardDir } from '../../paths.js';
 
 /** The dashboard's files besides its page; anything else under /ui is an unknown route (404). */
-const ASSETS = ['dashboard.js', 'dom.js', 'nodes-panel.js', 'dashboard.css'];
+const ASSETS = ['dashboard.js', 'dom.js', 'nodes-panel.js', 'policy-panel.js', 'dashboard.css'];
 
 /**
  * The page shows text that registered services wrote (output, tags, ids). It only ever sets

@@ -15,6 +15,24 @@ export const policyRoutes: FastifyPluginAsyncZod = async (app) => {
   const policies = app.registry.policies;
 
   app.get(
+    '/v1/policies',
+    {
+      schema: {
+        summary: "Every service's traffic policy",
+        description: 'An object from service name to policy, in name order; services without a policy are left out. Blocking-query capable: any policy change moves its index.',
+        tags: ['policies'],
+        querystring: BlockingQuery,
+        response: { 200: z.record(z.string(), TrafficPolicy).describe('Policies by service name'), 400: ErrorBody, 429: ErrorBody.describe('Too many blocking queries from this client'), 503: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      await waitIfAsked(reply, request.query, (after, ms, signal) => policies.waitForList(after, ms, signal));
+      reply.header(INDEX_HEADER, policies.listIndex());
+      return policies.all();
+    },
+  );
+
+  app.get(
     '/v1/services/:service/policy',
     {
       schema: {

@@ -31,7 +31,7 @@ describe('the dashboard files at /ui', () => {
     const scripts = readdirSync(dashboardDir).filter((file) => file.endsWith('.js'));
     const style = await app.inject({ url: '/ui/dashboard.css' });
 
-    assert.deepEqual(scripts.sort(), ['dashboard.js', 'dom.js', 'nodes-panel.js']);
+    assert.deepEqual(scripts.sort(), ['dashboard.js', 'dom.js', 'nodes-panel.js', 'policy-panel.js']);
     for (const file of scripts) {
       const script = await app.inject({ url: `/ui/${file}` });
       assert.equal(script.statusCode, 200, file);

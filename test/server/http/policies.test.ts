@@ -108,3 +108,24 @@ describe('PUT/GET/DELETE /v1/services/{service}/policy', () => {
     assert.deepEqual((await second.app.inject({ method: 'GET', url: policyUrl('web') })).json(), CANARY);
   });
 });
+
+describe('GET /v1/policies', () => {
+  test('lists every policy by service name, and any policy change moves its index and releases its watchers', async (t) => {
+    const { app, registry } = await appOn(t, ':memory:');
+    await app.inject({ method: 'PUT', url: policyUrl('web'), payload: CANARY });
+    await app.inject({ method: 'PUT', url: policyUrl('api'), payload: { balancing: 'random' } });
+    const listed = await app.inject({ method: 'GET', url: '/v1/policies' });
+    assert.equal(listed.statusCode, 200);
+    assert.deepEqual(Object.keys(listed.json()), ['api', 'web']);
+    assert.deepEqual(listed.json().web, CANARY);
+    const index = Number(listed.headers['x-beacon-index']);
+
+    const blocked = app.inject({ method: 'GET', url: `/v1/policies?index=${index}&wait=60s` });
+    await waitFor(() => registry.blockedQueries === 1, { what: 'the list to block' });
+    await app.inject({ method: 'DELETE', url: policyUrl('api') });
+    const released = await blocked;
+
+    assert.deepEqual(Object.keys(released.json()), ['web']);
+    assert.ok(Number(released.headers['x-beacon-index']) > index);
+  });
+});
