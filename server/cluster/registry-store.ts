@@ -111,7 +111,7 @@ export async function openRegistryStore(config: ServerConfig, log: () => Fastify
     }),
     announce: (httpUrl) => cluster.announce(httpUrl),
     close: async () => {
-      cluster.close();
+      await cluster.close();
       await client.close();
     },
   };

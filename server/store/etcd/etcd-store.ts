@@ -202,12 +202,16 @@ export class EtcdStore implements Store {
     this.options.shareLiveness?.(rows);
   }
 
-  close(): void {
+  /**
+   * Leaves the cluster. The session is revoked before the client closes (bounded by the request
+   * deadline), so this node's name is free at once: a node restarted right away may take it.
+   */
+  async close(): Promise<void> {
     this.closed = true;
     void this.watch?.cancel();
-    void this.session.revoke().catch(() => undefined);
     for (const resolvers of this.caughtUp.values()) for (const resolve of resolvers) resolve();
     this.caughtUp.clear();
+    await this.session.revoke().catch((error: unknown) => this.options.onWatchTrouble?.("revoking this node's session failed: it ends with its TTL", error));
   }
 
   /**
