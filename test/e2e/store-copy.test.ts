@@ -156,3 +156,11 @@ test('beacon store copy with a --from file that does not exist: one line, exit c
   assert.equal(result.stderr, "beacon store copy: /nonexistent/beacon.db: no such file (give the registry's SQLite file, --db of beacon server)\n");
   assert.equal(result.stdout, '');
 });
+
+test('beacon store copy --help lists its flags; beacon store without a subcommand exits 2', async () => {
+  const [help, bare] = await Promise.all([runBeacon(['store', 'copy', '--help']), runBeacon(['store'])]);
+
+  assert.equal(help.code, 0);
+  for (const flag of ['--from', '--to-etcd', '--etcd-prefix', '--overwrite']) assert.match(help.stdout, new RegExp(`\\n {2}${flag} +\\S`), flag);
+  assert.deepEqual([bare.code, bare.stderr], [2, 'beacon store: a subcommand is required (subcommands: copy; see beacon store --help)\n']);
+});
