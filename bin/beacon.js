@@ -12,6 +12,7 @@ const commands = {
   policy: ["reads, sets or removes a service's traffic policy", () => import('../dist/clients/cli/policy.js')],
   resolve: ['looks a service up in DNS', () => import('../dist/clients/cli/resolve.js')],
   cluster: ['shows where the registry is kept and the nodes serving it', () => import('../dist/clients/cli/cluster.js')],
+  store: ["copies a single node's registry (its SQLite file) into etcd: beacon store copy", () => import('../dist/server/store-copy/main.js')],
   'demo-service': ['a tiny HTTP service that registers itself (the demo, docs/demo.md)', () => import('../dist/clients/demo/demo-service-main.js')],
 };
 

@@ -18,7 +18,6 @@ import { DEFAULT_SELF_PRESERVATION } from './registry/self-preservation.js';
 import { MemoryStore } from './store/memory/memory-store.js';
 import type { TokenStore } from './store/store.js';
 import { openRegistryStore } from './cluster/registry-store.js';
-import { ConfigError } from './config.js';
 
 export interface Beacon {
   app: FastifyInstance;
@@ -49,7 +48,6 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
   let registry: Registry;
   try {
     const clock = options.clock ?? systemClock;
-    if (config.acl && !stores.tokens) throw new ConfigError('--acl with --etcd is not built yet: ACL tokens are kept only in the SQLite store (docs/cluster.md)');
     registry = new Registry({
       store,
       clock,
@@ -60,7 +58,7 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
       caps: { instances: config.maxInstances, instancesPerService: config.maxInstancesPerService },
     });
     metrics.observe(registry);
-    const acl = config.acl && stores.tokens ? openAcl(stores.tokens, clock, config.aclBootstrapToken) : undefined;
+    const acl = config.acl ? await openAcl(stores.tokens, clock, config.aclBootstrapToken) : undefined;
     const cluster = stores.status(() => registry.catalogIndex());
     app = await buildApp({ registry, metrics, cluster, ...(acl ? { acl } : {}), writeRateLimit: config.writeRateLimit,
       maxWaitersPerClient: config.maxWaitersPerClient,
@@ -141,8 +139,8 @@ export function buildMemoryApp(): Promise<FastifyInstance> {
 }
 
 /** The token checker for --acl; refuses to start when nobody could ever administer tokens. */
-function openAcl(store: TokenStore, clock: Clock, bootstrapSecret: string): Acl {
-  const acl = new Acl(store, clock, bootstrapSecret || undefined);
+async function openAcl(store: TokenStore, clock: Clock, bootstrapSecret: string): Promise<Acl> {
+  const acl = await Acl.open(store, clock, bootstrapSecret || undefined);
   if (!acl.hasManagementToken) {
     throw new Error('--acl needs a management token: give one with --acl-bootstrap-token (or BEACON_ACL_BOOTSTRAP_TOKEN)');
   }

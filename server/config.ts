@@ -6,6 +6,18 @@ import { ConfigError, domainFlag, envName, type FlagTable, integerFlag, type Log
 
 export { ConfigError, envName };
 
+/** `--etcd-prefix`, the same for every command that finds a registry in etcd. */
+export const etcdPrefixSetting = {
+  default: '/beacon/',
+  help: 'etcd key prefix: two registries can share one etcd',
+  schema: z.string().regex(/^\/([A-Za-z0-9._-]+\/)*$/, '--etcd-prefix must start and end with "/" (e.g. /beacon/)'),
+};
+
+/** etcd client URLs, comma-separated (empty: none given). */
+export function etcdUrls(flag: string) {
+  return z.string().refine((value) => value === '' || value.split(',').every(isEtcdUrl), `${flag} must be http(s)://host:port URLs, comma-separated`);
+}
+
 /** `beacon server`'s flags, with the defaults of ../shared/SPEC.md. */
 const settings = {
   bind: {
@@ -78,13 +90,9 @@ const settings = {
   etcd: {
     default: '',
     help: 'etcd client URLs, comma-separated: keep the registry in etcd and run as one node of a cluster (docs/cluster.md); none: SQLite',
-    schema: z.string().refine((value) => value === '' || value.split(',').every(isEtcdUrl), '--etcd must be http(s)://host:port URLs, comma-separated'),
+    schema: etcdUrls('--etcd'),
   },
-  'etcd-prefix': {
-    default: '/beacon/',
-    help: 'etcd key prefix: two registries can share one etcd',
-    schema: z.string().regex(/^\/([A-Za-z0-9._-]+\/)*$/, '--etcd-prefix must start and end with "/" (e.g. /beacon/)'),
-  },
+  'etcd-prefix': etcdPrefixSetting,
   'node-name': {
     default: '',
     help: "this node's name in the cluster, unique among live nodes (none: the host name)",

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../contract/clock.js';
-import type { TokenRecord, TokenStore } from '../store/store.js';
+import { RegistryError } from '../registry/errors.js';
+import type { TokenChange, TokenRecord, TokenStore } from '../store/store.js';
 import type { CreatedToken, Token, TokenCreation } from './token.js';
 
 /** The id the bootstrap management token (from --acl-bootstrap-token) is stored under. */
@@ -18,20 +19,33 @@ function hashOf(secret: string): Buffer {
 
 /**
  * ACL tokens: created, listed (without secrets) and revoked through the store, checked against
- * an in-memory index so a request costs one hash and one map lookup. A revoked token is gone
- * from the index before `revoke` returns, so the next request with it is refused.
+ * an in-memory index so a request costs one hash and one map lookup. The index is fed by the
+ * store, which hands back every token change wherever it was made (another node's, over etcd,
+ * as soon as this node's watch applies it). A revoked token is gone from this node's index
+ * before `revoke` returns, so the next request with it here is refused.
  */
 export class Acl {
   /** By the hex of the secret's SHA-256. */
   private readonly bySecretHash = new Map<string, TokenRecord>();
+  /** The hex hash each token id is indexed under, to drop a token by its id. */
+  private readonly hashById = new Map<string, string>();
 
-  constructor(
+  private constructor(
     private readonly store: TokenStore,
     private readonly clock: Clock,
-    bootstrapSecret?: string,
   ) {
-    for (const token of store.loadTokens()) this.bySecretHash.set(token.secretHash.toString('hex'), token);
-    if (bootstrapSecret !== undefined) this.installBootstrap(bootstrapSecret);
+    for (const token of store.loadTokens()) this.apply({ kind: 'put', token });
+    store.subscribeTokens((change) => this.apply(change));
+  }
+
+  /**
+   * The tokens of `store`, with the bootstrap token installed when a secret is given: resolves
+   * once that is committed, so a server does not listen before its bootstrap token works.
+   */
+  static async open(store: TokenStore, clock: Clock, bootstrapSecret?: string): Promise<Acl> {
+    const acl = new Acl(store, clock);
+    if (bootstrapSecret !== undefined) await acl.installBootstrap(bootstrapSecret);
+    return acl;
   }
 
   /** Whether any management token exists (else nobody could ever administer tokens). */
@@ -40,7 +54,7 @@ export class Acl {
     return false;
   }
 
-  create(request: TokenCreation): CreatedToken {
+  async create(request: TokenCreation): Promise<CreatedToken> {
     // 32 random bytes: unguessable, and as URL-safe text fit for a header. Never starting with
     // "-", so `--token <secret>` on a command line is never read as another flag.
     let secret: string;
@@ -54,8 +68,7 @@ export class Acl {
       description: request.description,
       createdAt: this.clock.now(),
     };
-    this.store.putToken(record);
-    this.bySecretHash.set(record.secretHash.toString('hex'), record);
+    await stored(() => this.store.putToken(record));
     return { ...toView(record), secret };
   }
 
@@ -64,9 +77,11 @@ export class Acl {
   }
 
   /** False when no token has that id. */
-  revoke(id: string): boolean {
-    const deleted = this.store.deleteToken(id);
-    for (const [hash, token] of this.bySecretHash) if (token.id === id) this.bySecretHash.delete(hash);
+  async revoke(id: string): Promise<boolean> {
+    const deleted = await stored(() => this.store.deleteToken(id));
+    // The store has handed the delete back already; dropping it here too keeps the promise
+    // above ("refused before revoke returns") whatever store is underneath.
+    this.apply({ kind: 'delete', id });
     return deleted;
   }
 
@@ -85,21 +100,48 @@ export class Acl {
     return refusal(token, right);
   }
 
-  private installBootstrap(secret: string): void {
-    const existing = [...this.bySecretHash.entries()].find(([, token]) => token.id === BOOTSTRAP_TOKEN_ID);
+  private apply(change: TokenChange): void {
+    const id = change.kind === 'put' ? change.token.id : change.id;
+    const before = this.hashById.get(id);
+    if (before !== undefined) this.bySecretHash.delete(before);
+    this.hashById.delete(id);
+    if (change.kind === 'delete') return;
+    const hash = change.token.secretHash.toString('hex');
+    this.bySecretHash.set(hash, change.token);
+    this.hashById.set(id, hash);
+  }
+
+  /**
+   * Writes the bootstrap token unless it is there with this secret already: nodes of a cluster
+   * started with the same secret find it written by the first and leave it as it is.
+   */
+  private async installBootstrap(secret: string): Promise<void> {
+    const existingHash = this.hashById.get(BOOTSTRAP_TOKEN_ID);
+    const existing = existingHash === undefined ? undefined : this.bySecretHash.get(existingHash);
     const hash = hashOf(secret);
-    if (existing && timingSafeEqual(existing[1].secretHash, hash)) return;
-    if (existing) this.bySecretHash.delete(existing[0]);
+    if (existing && timingSafeEqual(existing.secretHash, hash)) return;
     const record: TokenRecord = {
       id: BOOTSTRAP_TOKEN_ID,
       secretHash: hash,
       kind: 'management',
       services: [],
       description: 'bootstrap management token (--acl-bootstrap-token)',
-      createdAt: existing?.[1].createdAt ?? this.clock.now(),
+      createdAt: existing?.createdAt ?? this.clock.now(),
     };
-    this.store.putToken(record);
-    this.bySecretHash.set(hash.toString('hex'), record);
+    await stored(() => this.store.putToken(record));
+  }
+}
+
+/**
+ * A token write the store could not make is answered like any write the registry could not
+ * store (503 with Retry-After: sending it again is safe), never as a server fault.
+ */
+async function stored<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new RegistryError('storage_failed', `the token could not be stored: ${reason}`, { cause: error });
   }
 }
 

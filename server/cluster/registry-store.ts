@@ -22,8 +22,8 @@ const CLUSTER_EXPIRY_GRACE_MS = 2 * LIVENESS_SHARE_INTERVAL_MS;
 /** The store a server keeps its registry in, and what the rest of the server needs to know of it. */
 export interface RegistryStore {
   store: Store;
-  /** Where ACL tokens live; undefined when this store does not keep them (yet). */
-  tokens: TokenStore | undefined;
+  /** Where ACL tokens live: the same SQLite file, or the same etcd prefix. */
+  tokens: TokenStore;
   /** Whether this node expires and removes the instance (a single node: always). */
   owns?: (service: string, id: string) => boolean;
   /** See RegistryOptions.expiryGraceMs. */
@@ -95,7 +95,7 @@ export async function openRegistryStore(config: ServerConfig, log: () => Fastify
   const cluster = etcd;
   return {
     store: cluster,
-    tokens: undefined,
+    tokens: cluster.tokens,
     // A node out of contact with etcd decides nothing: its session may be over already.
     owns: (service, id) => (lastContactMs() ?? Infinity) <= OUT_OF_CONTACT_MS && ownerOf(`${service}/${id}`, cluster.nodes.keys()) === config.nodeName,
     expiryGraceMs: CLUSTER_EXPIRY_GRACE_MS,
@@ -112,7 +112,7 @@ export async function openRegistryStore(config: ServerConfig, log: () => Fastify
     }),
     announce: (httpUrl) => cluster.announce(httpUrl),
     close: async () => {
-      cluster.close();
+      await cluster.close();
       await client.close();
     },
   };

@@ -575,7 +575,7 @@ export class Registry {
  * each service's counts by status (Beacon) and its tags (Consul's catalog/services). The node
  * that commits a change and every node that applies it decide this the same way.
  */
-function addTouched(touched: Set<string>, before: InstanceRecord | undefined, after: InstanceRecord | undefined): void {
+export function addTouched(touched: Set<string>, before: InstanceRecord | undefined, after: InstanceRecord | undefined): void {
   if (!visiblyDiffers(before, after)) return;
   touched.add((before ?? after)!.service);
   if (!before || !after || statusOf(before) !== statusOf(after) || JSON.stringify(before.tags) !== JSON.stringify(after.tags)) touched.add(CATALOG);

@@ -122,11 +122,24 @@ export interface TokenRecord {
   createdAt: number;
 }
 
-/** Where ACL tokens live; every method is durable when it returns. */
+/** A token as committed, at this node or another: what keeps an Acl's index current. */
+export type TokenChange = { kind: 'put'; token: TokenRecord } | { kind: 'delete'; id: string };
+
+/**
+ * Where ACL tokens live. Like instances, every change (this node's own included) reaches the
+ * one listener through the store, in commit order: a local store (SQLite) hands it back at once,
+ * a replicated one (etcd) as this node's watch applies it, at whichever node it was made.
+ */
 export interface TokenStore {
+  /** The tokens as this node knows them now; changes after this go to the listener. */
   loadTokens(): TokenRecord[];
-  /** Inserts the token, or replaces the one with the same id. */
-  putToken(token: TokenRecord): void;
-  /** True when a token was deleted. */
-  deleteToken(id: string): boolean;
+  /** Sets the listener every committed token change is delivered to (the Acl, once). */
+  subscribeTokens(listener: (change: TokenChange) => void): void;
+  /**
+   * Inserts the token, or replaces the one with the same id. Resolves once it is durable and
+   * delivered to the listener; rejects when it may not have been made (safe to send again).
+   */
+  putToken(token: TokenRecord): Promise<void>;
+  /** True when a token was deleted; like putToken, resolves once the listener has the change. */
+  deleteToken(id: string): Promise<boolean>;
 }

@@ -17,12 +17,12 @@ export const aclRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Create a token; its secret is in this answer and nowhere else',
         tags: ['acl'],
         body: TokenCreation,
-        response: { 201: CreatedToken, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        response: { 201: CreatedToken, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
       if (!acl) return reply.code(404).send(errorBody(404, ACL_OFF));
-      return reply.code(201).send(acl.create(request.body));
+      return reply.code(201).send(await acl.create(request.body));
     },
   );
 
@@ -47,15 +47,15 @@ export const aclRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       config: { access: 'manage' },
       schema: {
-        summary: 'Revoke a token: it stops working at once',
+        summary: 'Revoke a token: it stops working at once (at the other nodes of a cluster, as soon as they hear of it)',
         tags: ['acl'],
         params: z.object({ id: TokenId }),
-        response: { 204: z.undefined().describe('Revoked'), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        response: { 204: z.undefined().describe('Revoked'), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
       if (!acl) return reply.code(404).send(errorBody(404, ACL_OFF));
-      if (!acl.revoke(request.params.id)) return reply.code(404).send(errorBody(404, `no token with id ${request.params.id}`));
+      if (!(await acl.revoke(request.params.id))) return reply.code(404).send(errorBody(404, `no token with id ${request.params.id}`));
       return reply.code(204).send();
     },
   );

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { InstanceRecord } from '../../registry/instance-record.js';
-import type { CommitOptions, CommittedBatch, CommittedChange, LivenessRecord, PolicyRecord, Store, StoreChange, StoredInstance, StoredPolicy, StoredState } from '../store.js';
+import type { CommitOptions, CommittedBatch, CommittedChange, LivenessRecord, Store, StoreChange, StoredInstance, StoredPolicy, StoredState } from '../store.js';
 import { StoreConflict } from '../store.js';
-import { type EtcdClient, EtcdError, type KeyValue, type SessionLease, type TxnOp, type WatchEvent } from './etcd-client.js';
+import { type EtcdClient, EtcdError, type KeyValue, type SessionLease, type Txn, type TxnOp, type TxnResult, type WatchEvent } from './etcd-client.js';
+import { EtcdTokens } from './etcd-tokens.js';
+import { decodeInstance, decodePolicy, encodeInstance, encodePolicy, keyOf } from './records.js';
 import type { PrefixWatch } from './watch.js';
 
 /** A Beacon node as it announces itself under `nodes/`, for as long as its session lives. */
@@ -50,6 +51,10 @@ export interface EtcdStoreStats {
  *                             catalog), so any node can tell each one's change index at start
  *   nodes/<name>              a live node, attached to its session lease
  *   cluster/secret            created by the first node: what nodes show each other
+ *   tokens/<id>               an ACL token, JSON {id, secretHash (hex SHA-256 of the secret),
+ *                             kind, services, description, createdAt}; never the secret
+ *
+ * (records.ts writes and reads these values, for this store and for `beacon store copy`.)
  *
  * Every node holds the whole registry in memory, fed by one watch on the prefix that starts
  * from the revision of its initial list and resumes from the last revision applied. A commit is
@@ -58,6 +63,8 @@ export interface EtcdStoreStats {
  * own writes, and every node applies every change in revision order, through the same path.
  */
 export class EtcdStore implements Store {
+  /** The ACL tokens, fed by the same list and watch as the instances. */
+  readonly tokens: EtcdTokens;
   private listener: ((batch: CommittedBatch) => void) | undefined;
   private watch: PrefixWatch | undefined;
   private applied: number;
@@ -78,6 +85,7 @@ export class EtcdStore implements Store {
   ) {
     this.applied = revision;
     this.latest = revision;
+    this.tokens = new EtcdTokens(options.prefix, (txn, wait) => this.write(txn, wait));
     this.keepSession();
   }
 
@@ -175,18 +183,16 @@ export class EtcdStore implements Store {
     const { prefix } = this.options;
     const ops: TxnOp[] = changes.map((change) => {
       const key = this.keyOf(change);
-      if (change.kind === 'put') return { put: key, value: JSON.stringify(change.instance) };
-      if (change.kind === 'put-policy') return { put: key, value: JSON.stringify(change.policy) };
+      if (change.kind === 'put') return { put: key, value: encodeInstance(change.instance) };
+      if (change.kind === 'put-policy') return { put: key, value: encodePolicy(change.policy) };
       return { delete: key };
     });
-    for (const key of options.touched) ops.push({ put: `${prefix}index/${key}`, value: '' });
+    for (const key of options.touched) ops.push({ put: keyOf.index(prefix, key), value: '' });
     const compares = changes.map((change) => ({ key: this.keyOf(change), modRevision: change.expectedVersion }));
     // The sweep's own decisions hold only while this node is a live member: a node cut off
     // from the cluster, whose session etcd has ended, can no longer expire anything.
     const ifs = options.asSessionHolder ? [...compares, { key: `${prefix}nodes/${this.options.node.name}`, exists: true }] : compares;
-    const result = await this.timed('txn', () => this.options.client.txn({ if: ifs, then: ops }));
-    this.latest = Math.max(this.latest, result.revision);
-    await this.reach(result.revision);
+    const result = await this.write({ if: ifs, then: ops }, () => true);
     if (!result.succeeded) throw new StoreConflict('the instance changed at another node meanwhile');
   }
 
@@ -195,12 +201,27 @@ export class EtcdStore implements Store {
     this.options.shareLiveness?.(rows);
   }
 
-  close(): void {
+  /**
+   * Leaves the cluster. The session is revoked before the client closes (bounded by the request
+   * deadline), so this node's name is free at once: a node restarted right away may take it.
+   */
+  async close(): Promise<void> {
     this.closed = true;
     void this.watch?.cancel();
-    void this.session.revoke().catch(() => undefined);
     for (const resolvers of this.caughtUp.values()) for (const resolve of resolvers) resolve();
     this.caughtUp.clear();
+    await this.session.revoke().catch((error: unknown) => this.options.onWatchTrouble?.("revoking this node's session failed: it ends with its TTL", error));
+  }
+
+  /**
+   * Commits one transaction and, when `wait` says it changed something this node watches, waits
+   * until this node's own view has applied it: a node reads its own writes.
+   */
+  private async write(txn: Txn, wait: (result: TxnResult) => boolean): Promise<TxnResult> {
+    const result = await this.timed('txn', () => this.options.client.txn(txn));
+    this.latest = Math.max(this.latest, result.revision);
+    if (wait(result)) await this.reach(result.revision);
+    return result;
   }
 
   private async timed<T>(operation: 'txn' | 'range', request: () => Promise<T>): Promise<T> {
@@ -229,11 +250,11 @@ export class EtcdStore implements Store {
   }
 
   private instanceKey(service: string, id: string): string {
-    return `${this.options.prefix}instances/${service}/${id}`;
+    return keyOf.instance(this.options.prefix, service, id);
   }
 
   private policyKey(service: string): string {
-    return `${this.options.prefix}policies/${service}`;
+    return keyOf.policy(this.options.prefix, service);
   }
 
   /** Waits until this node's view has applied `revision`, bounded: past it the outcome is unknown. */
@@ -287,7 +308,7 @@ export class EtcdStore implements Store {
     flush();
   }
 
-  /** What one key's new state means: an instance change, a node coming or going, or nothing. */
+  /** What one key's new state means: an instance change, a node coming or going, a token, or nothing. */
   private toChange(key: string, value: Buffer | undefined, revision: number): CommittedChange | undefined {
     const path = key.slice(this.options.prefix.length);
     if (path.startsWith('nodes/')) {
@@ -297,17 +318,21 @@ export class EtcdStore implements Store {
       this.options.onNodesChanged?.(this.liveNodes);
       return undefined;
     }
+    if (path.startsWith('tokens/')) {
+      this.tokens.apply(path.slice('tokens/'.length), value, revision);
+      return undefined;
+    }
     if (!isRecordPath(path)) return undefined;
     if ((this.versions.get(key) ?? 0) >= revision) return undefined; // a replay
     if (value) this.versions.set(key, revision);
     else this.versions.delete(key);
     if (path.startsWith('policies/')) {
       const service = path.slice('policies/'.length);
-      return value ? { kind: 'put-policy', policy: { ...(JSON.parse(value.toString()) as PolicyRecord), version: revision } } : { kind: 'delete-policy', service };
+      return value ? { kind: 'put-policy', policy: { ...decodePolicy(value), version: revision } } : { kind: 'delete-policy', service };
     }
     const [service, id] = path.slice('instances/'.length).split('/') as [string, string];
     if (!value) return { kind: 'delete', service, id };
-    return { kind: 'put', instance: { ...(JSON.parse(value.toString()) as InstanceRecord), version: revision } };
+    return { kind: 'put', instance: { ...decodeInstance(value), version: revision } };
   }
 
   private advanceTo(revision: number): void {
@@ -319,7 +344,7 @@ export class EtcdStore implements Store {
     }
   }
 
-  /** The initial list: instances (with versions), nodes, and each key's change index. */
+  /** The initial list: instances (with versions), nodes, tokens, and each key's change index. */
   private readAll(kvs: readonly KeyValue[], state: StoredState): StoredInstance[] {
     const instances: StoredInstance[] = [];
     const policies: StoredPolicy[] = [];
@@ -329,12 +354,13 @@ export class EtcdStore implements Store {
       if (path.startsWith('index/')) keyIndexes.set(path.slice('index/'.length), kv.modRevision);
       else if (path === 'cluster/secret') this.secret = kv.value.toString();
       else if (path.startsWith('nodes/')) this.liveNodes.set(path.slice('nodes/'.length), JSON.parse(kv.value.toString()) as NodeRecord);
+      else if (path.startsWith('tokens/')) this.tokens.apply(path.slice('tokens/'.length), kv.value, kv.modRevision);
       else if (path.startsWith('instances/')) {
         this.versions.set(kv.key, kv.modRevision);
-        instances.push({ ...(JSON.parse(kv.value.toString()) as InstanceRecord), version: kv.modRevision });
+        instances.push({ ...decodeInstance(kv.value), version: kv.modRevision });
       } else if (path.startsWith('policies/')) {
         this.versions.set(kv.key, kv.modRevision);
-        policies.push({ ...(JSON.parse(kv.value.toString()) as PolicyRecord), version: kv.modRevision });
+        policies.push({ ...decodePolicy(kv.value), version: kv.modRevision });
       }
     }
     state.keyIndexes = keyIndexes;
@@ -345,6 +371,7 @@ export class EtcdStore implements Store {
   /**
    * etcd compacted the history this watch needed: list again and hand the registry the
    * difference, as one batch at the list's revision, so only what changed moves an index.
+   * Tokens likewise: those changed are applied, those deleted meanwhile dropped.
    */
   private async relist(): Promise<void> {
     this.relists += 1;
@@ -355,9 +382,11 @@ export class EtcdStore implements Store {
         this.latest = Math.max(this.latest, listed.revision);
         const seen = new Set<string>();
         const changes: CommittedChange[] = [];
+        const tokens: KeyValue[] = [];
         this.liveNodes.clear();
         for (const kv of listed.kvs) {
           const path = kv.key.slice(this.options.prefix.length);
+          if (path.startsWith('tokens/')) tokens.push(kv);
           if (path.startsWith('nodes/')) this.liveNodes.set(path.slice('nodes/'.length), JSON.parse(kv.value.toString()) as NodeRecord);
           if (!isRecordPath(path)) continue;
           seen.add(kv.key);
@@ -368,6 +397,7 @@ export class EtcdStore implements Store {
           if (!seen.has(key)) changes.push(this.toChange(key, undefined, listed.revision)!);
         }
         this.options.onNodesChanged?.(this.liveNodes);
+        this.tokens.replaceAll(tokens);
         if (listed.revision > this.applied) {
           if (changes.length > 0) this.listener?.({ index: listed.revision, changes });
           this.advanceTo(listed.revision);

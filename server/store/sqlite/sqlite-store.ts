@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
-import type { InstanceRecord } from '../../registry/instance-record.js';
 import type { TrafficPolicy } from '../../../contract/traffic-policy.js';
-import type { CommitOptions, CommittedBatch, LivenessRecord, Store, StoreChange, StoredState, TokenRecord, TokenStore } from '../store.js';
+import type { CommitOptions, CommittedBatch, LivenessRecord, Store, StoreChange, StoredState, TokenChange, TokenRecord, TokenStore } from '../store.js';
 import { migrate, readMigrations } from './migrate.js';
+import { fromRow, type InstanceRow, tokenFromRow, type TokenRow, tokenToRow, toRow } from './rows.js';
 
 export type Synchronous = 'normal' | 'full';
 
@@ -20,39 +20,10 @@ export interface SqliteStoreOptions {
   synchronous?: Synchronous;
 }
 
-interface InstanceRow {
-  service: string;
-  id: string;
-  address: string;
-  port: number;
-  weight: number;
-  tags: string;
-  meta: string;
-  ttl_ms: number;
-  deregister_after_ms: number;
-  check_status: InstanceRecord['checkStatus'];
-  output: string;
-  maintenance: number;
-  maintenance_reason: string | null;
-  expired: number;
-  critical_since: number | null;
-  registered_at: number;
-  last_heartbeat_at: number;
-}
-
 interface PolicyRow {
   service: string;
   policy: string;
   updated_at: number;
-}
-
-interface TokenRow {
-  id: string;
-  secret_hash: Buffer;
-  kind: TokenRecord['kind'];
-  services: string;
-  description: string;
-  created_at: number;
 }
 
 export class SqliteStore implements Store, TokenStore {
@@ -60,6 +31,7 @@ export class SqliteStore implements Store, TokenStore {
   private readonly statements;
   private lastIndex = 0;
   private listener: ((batch: CommittedBatch) => void) | undefined;
+  private tokenListener: ((change: TokenChange) => void) | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -144,29 +116,23 @@ export class SqliteStore implements Store, TokenStore {
   }
 
   loadTokens(): TokenRecord[] {
-    return this.statements.allTokens.all().map((row) => ({
-      id: row.id,
-      secretHash: row.secret_hash,
-      kind: row.kind,
-      services: JSON.parse(row.services) as string[],
-      description: row.description,
-      createdAt: row.created_at,
-    }));
+    return this.statements.allTokens.all().map(tokenFromRow);
   }
 
-  putToken(token: TokenRecord): void {
-    this.statements.putToken.run({
-      id: token.id,
-      secret_hash: token.secretHash,
-      kind: token.kind,
-      services: JSON.stringify(token.services),
-      description: token.description,
-      created_at: token.createdAt,
-    });
+  subscribeTokens(listener: (change: TokenChange) => void): void {
+    this.tokenListener = listener;
   }
 
-  deleteToken(id: string): boolean {
-    return this.statements.deleteToken.run(id).changes > 0;
+  /** Written synchronously, and handed to the listener before the promise settles. */
+  async putToken(token: TokenRecord): Promise<void> {
+    this.statements.putToken.run(tokenToRow(token));
+    this.tokenListener?.({ kind: 'put', token });
+  }
+
+  async deleteToken(id: string): Promise<boolean> {
+    const deleted = this.statements.deleteToken.run(id).changes > 0;
+    if (deleted) this.tokenListener?.({ kind: 'delete', id });
+    return deleted;
   }
 
   close(): void {
@@ -176,48 +142,4 @@ export class SqliteStore implements Store, TokenStore {
   private transaction(work: () => void): void {
     this.db.transaction(work)();
   }
-}
-
-function toRow(instance: InstanceRecord): InstanceRow {
-  return {
-    service: instance.service,
-    id: instance.id,
-    address: instance.address,
-    port: instance.port,
-    weight: instance.weight,
-    tags: JSON.stringify(instance.tags),
-    meta: JSON.stringify(instance.meta),
-    ttl_ms: instance.ttlMs,
-    deregister_after_ms: instance.deregisterAfterMs,
-    check_status: instance.checkStatus,
-    output: instance.output,
-    maintenance: instance.maintenance ? 1 : 0,
-    maintenance_reason: instance.maintenanceReason,
-    expired: instance.expired ? 1 : 0,
-    critical_since: instance.criticalSince,
-    registered_at: instance.registeredAt,
-    last_heartbeat_at: instance.lastHeartbeatAt,
-  };
-}
-
-function fromRow(row: InstanceRow): InstanceRecord {
-  return {
-    service: row.service,
-    id: row.id,
-    address: row.address,
-    port: row.port,
-    weight: row.weight,
-    tags: JSON.parse(row.tags) as string[],
-    meta: JSON.parse(row.meta) as Record<string, string>,
-    ttlMs: row.ttl_ms,
-    deregisterAfterMs: row.deregister_after_ms,
-    checkStatus: row.check_status,
-    output: row.output,
-    maintenance: row.maintenance === 1,
-    maintenanceReason: row.maintenance_reason,
-    expired: row.expired === 1,
-    criticalSince: row.critical_since,
-    registeredAt: row.registered_at,
-    lastHeartbeatAt: row.last_heartbeat_at,
-  };
 }

@@ -87,9 +87,9 @@ describe('the beacon CLI: usage errors, --help and an unreachable registry', () 
     const [list, unknown] = await Promise.all([runCli(['--help']), runCli(['servics'])]);
 
     assert.equal(list.code, 0);
-    for (const command of ['server', 'proxy', 'services', 'instances', 'register', 'deregister', 'heartbeat', 'maintenance', 'resolve', 'demo-service']) {
+    for (const command of ['server', 'proxy', 'services', 'instances', 'register', 'deregister', 'heartbeat', 'maintenance', 'resolve', 'store', 'demo-service']) {
       assert.match(list.stdout, new RegExp(`\\n {2}${command} +\\S`), command);
     }
-    assert.deepEqual([unknown.code, unknown.stderr], [2, 'beacon: unknown command "servics" (commands: server, proxy, services, instances, register, deregister, heartbeat, maintenance, policy, resolve, cluster, demo-service)\n']);
+    assert.deepEqual([unknown.code, unknown.stderr], [2, 'beacon: unknown command "servics" (commands: server, proxy, services, instances, register, deregister, heartbeat, maintenance, policy, resolve, cluster, store, demo-service)\n']);
   });
 });

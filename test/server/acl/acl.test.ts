@@ -4,23 +4,23 @@ import { Acl, BOOTSTRAP_TOKEN_ID } from '../../../server/acl/acl.js';
 import { ManualClock } from '../../../contract/clock.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 
-function acl(bootstrap?: string) {
+async function acl(bootstrap?: string) {
   const store = new SqliteStore({ path: ':memory:' });
-  return { subject: new Acl(store, new ManualClock(), bootstrap), store };
+  return { subject: await Acl.open(store, new ManualClock(), bootstrap), store };
 }
 
-describe('Acl', () => {
-  it('a management token may read, write any service and manage tokens', () => {
-    const { subject } = acl('a-bootstrap-secret-of-length');
+describe('Acl', async () => {
+  it('a management token may read, write any service and manage tokens', async () => {
+    const { subject } = await acl('a-bootstrap-secret-of-length');
 
     for (const right of [{ kind: 'read' }, { kind: 'write', service: 'web' }, { kind: 'manage' }] as const) {
       assert.equal(subject.check('a-bootstrap-secret-of-length', right), undefined);
     }
   });
 
-  it('a service token writes only its services, reads everything, and cannot manage', () => {
-    const { subject } = acl();
-    const { secret, id } = subject.create({ kind: 'service', services: ['a'], description: '' });
+  it('a service token writes only its services, reads everything, and cannot manage', async () => {
+    const { subject } = await acl();
+    const { secret, id } = await subject.create({ kind: 'service', services: ['a'], description: '' });
 
     assert.equal(subject.check(secret, { kind: 'read' }), undefined);
     assert.equal(subject.check(secret, { kind: 'write', service: 'a' }), undefined);
@@ -31,35 +31,35 @@ describe('Acl', () => {
     assert.equal(subject.check(secret, { kind: 'manage' })?.status, 403);
   });
 
-  it('a read token only reads', () => {
-    const { subject } = acl();
-    const { secret } = subject.create({ kind: 'read', description: 'dashboards' });
+  it('a read token only reads', async () => {
+    const { subject } = await acl();
+    const { secret } = await subject.create({ kind: 'read', description: 'dashboards' });
 
     assert.equal(subject.check(secret, { kind: 'read' }), undefined);
     assert.match(subject.check(secret, { kind: 'write', service: 'a' })!.message, /\(read\) may only read: writing service "a"/);
   });
 
-  it('no token or an unknown one is a 401', () => {
-    const { subject } = acl();
+  it('no token or an unknown one is a 401', async () => {
+    const { subject } = await acl();
 
     assert.equal(subject.check(undefined, { kind: 'read' })?.status, 401);
     assert.match(subject.check('', { kind: 'read' })!.message, /a token is required/);
     assert.match(subject.check('made-up', { kind: 'read' })!.message, /unknown token/);
   });
 
-  it('a revoked token stops working at once', () => {
-    const { subject } = acl();
-    const { secret, id } = subject.create({ kind: 'read', description: '' });
+  it('a revoked token stops working at once', async () => {
+    const { subject } = await acl();
+    const { secret, id } = await subject.create({ kind: 'read', description: '' });
 
-    assert.equal(subject.revoke(id), true);
+    assert.equal(await subject.revoke(id), true);
 
     assert.equal(subject.check(secret, { kind: 'read' })?.status, 401);
-    assert.equal(subject.revoke(id), false);
+    assert.equal(await subject.revoke(id), false);
   });
 
-  it('stores only hashes: a listing and the database hold no secret', () => {
-    const { subject, store } = acl();
-    const { secret } = subject.create({ kind: 'read', description: 'ci' });
+  it('stores only hashes: a listing and the database hold no secret', async () => {
+    const { subject, store } = await acl();
+    const { secret } = await subject.create({ kind: 'read', description: 'ci' });
 
     const rows = JSON.stringify(store.db.prepare('SELECT id, hex(secret_hash) AS hash, kind, services, description FROM acl_tokens').all());
 
@@ -67,12 +67,12 @@ describe('Acl', () => {
     assert.ok(!rows.includes(secret));
   });
 
-  it('tokens survive a restart on the same store; a changed bootstrap secret replaces the old one', () => {
+  it('tokens survive a restart on the same store; a changed bootstrap secret replaces the old one', async () => {
     const store = new SqliteStore({ path: ':memory:' });
-    const first = new Acl(store, new ManualClock(), 'first-bootstrap-secret');
-    const { secret } = first.create({ kind: 'read', description: '' });
+    const first = await Acl.open(store, new ManualClock(), 'first-bootstrap-secret');
+    const { secret } = await first.create({ kind: 'read', description: '' });
 
-    const second = new Acl(store, new ManualClock(), 'second-bootstrap-secret');
+    const second = await Acl.open(store, new ManualClock(), 'second-bootstrap-secret');
 
     assert.equal(second.check(secret, { kind: 'read' }), undefined);
     assert.equal(second.check('first-bootstrap-secret', { kind: 'read' })?.status, 401);

@@ -12,7 +12,7 @@ describe('the dashboard files at /ui', () => {
   let app: FastifyInstance;
   before(async () => {
     const { registry, store, clock } = registryWithClock();
-    app = await buildApp({ registry, metrics: new Metrics(), acl: new Acl(store, clock, 'bootstrap-secret-for-tests'), logLevel: false });
+    app = await buildApp({ registry, metrics: new Metrics(), acl: await Acl.open(store, clock, 'bootstrap-secret-for-tests'), logLevel: false });
   });
   after(() => app.close());
 

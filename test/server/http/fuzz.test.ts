@@ -110,7 +110,7 @@ describe('HTTP API under fuzzing (fast-check)', () => {
       const app = await buildApp({
         registry: new Registry({ store, clock }),
         metrics: new Metrics(),
-        ...(acl ? { acl: new Acl(store, clock, BOOTSTRAP) } : {}),
+        ...(acl ? { acl: await Acl.open(store, clock, BOOTSTRAP) } : {}),
         logLevel: false,
       });
       apps.push(app);

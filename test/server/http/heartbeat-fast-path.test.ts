@@ -150,9 +150,9 @@ test('an expired instance is revived by a bare heartbeat through the route (a st
 
 test('with ACL on, a heartbeat without a token gets 401, with a read token 403, with a write token 200', async (t) => {
   const { store } = registryWithClock();
-  const acl = new Acl(store, new ManualClock());
-  const writer = acl.create({ kind: 'service', services: ['web'], description: '' });
-  const reader = acl.create({ kind: 'read', description: '' });
+  const acl = await Acl.open(store, new ManualClock());
+  const writer = await acl.create({ kind: 'service', services: ['web'], description: '' });
+  const reader = await acl.create({ kind: 'read', description: '' });
   const { send, app, fastPath } = await startBeacon(t, { acl });
 
   const none = await send('PUT', HEARTBEAT);

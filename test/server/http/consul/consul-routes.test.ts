@@ -12,7 +12,7 @@ const BOOTSTRAP = 'consul-routes-bootstrap-secret';
 
 async function consulApp(t: TestContext, options: { datacenter?: string; acl?: boolean } = {}) {
   const { registry, store, clock } = registryWithClock();
-  const acl = options.acl ? new Acl(store, clock, BOOTSTRAP) : undefined;
+  const acl = options.acl ? await Acl.open(store, clock, BOOTSTRAP) : undefined;
   const app = await buildApp({
     registry,
     metrics: new Metrics(),
