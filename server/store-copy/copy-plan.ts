@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { InstanceRecord } from '../registry/instance-record.js';
 import { addTouched } from '../registry/registry.js';
-import { decodeInstance, decodeToken, encodeInstance, encodeToken, keyOf } from '../store/etcd/records.js';
+import { ALL_POLICIES, policyKey } from '../registry/traffic-policies.js';
+import { decodeInstance, decodePolicy, decodeToken, encodeInstance, encodePolicy, encodeToken, keyOf } from '../store/etcd/records.js';
 import type { KeyValue } from '../store/etcd/types.js';
 import type { SqliteSnapshot } from '../store/sqlite/sqlite-snapshot.js';
 
@@ -36,7 +37,7 @@ export interface PlanOptions {
 }
 
 /**
- * Compares the file with what etcd holds under the prefix. Instances and tokens are compared
+ * Compares the file with what etcd holds under the prefix. Instances, policies and tokens are compared
  * whole, except an instance's last heartbeat: the copy sets it to `now` (see arrived), so the
  * second copy of the same file finds every record already there and writes nothing.
  */
@@ -61,6 +62,14 @@ export function planCopy(source: SqliteSnapshot, existing: readonly KeyValue[], 
         addTouched(touched, kv && decodeInstance(kv.value), copied);
         return touched;
       },
+    );
+  }
+  for (const policy of source.policies) {
+    consider(
+      keyOf.policy(options.prefix, policy.service),
+      encodePolicy(policy),
+      (kv) => isDeepStrictEqual(decodePolicy(kv.value), policy),
+      () => new Set([policyKey(policy.service), ALL_POLICIES]),
     );
   }
   for (const token of source.tokens) {

@@ -24,7 +24,10 @@ describe('beacon store copy --from FILE --to-etcd URLS', () => {
   let etcd: EtcdCluster;
   let dir: string;
   let file: string;
-  const prefix = `/beacon-copy-${process.pid}/`;
+  /** A traffic policy, copied with the instances (fields in the schema's order, as GET answers). */
+const WEB_POLICY = { balancing: 'least-request', split: [{ tag: 'v1', weight: 9 }, { tag: 'blue', weight: 1 }] };
+
+const prefix = `/beacon-copy-${process.pid}/`;
   const nodes: ServerProcess[] = [];
   const single: { web: unknown[]; api: unknown[]; tokens: unknown[]; deployer: string; reader: string } = { web: [], api: [], tokens: [], deployer: '', reader: '' };
   const copy = (...args: string[]) => runBeacon(['store', 'copy', '--to-etcd', etcd.clientUrls.join(','), ...args]);
@@ -47,6 +50,7 @@ describe('beacon store copy --from FILE --to-etcd URLS', () => {
     await call('PUT', '/v1/services/web/instances/w2/maintenance', { enabled: true, reason: 'upgrade' });
     await call('PUT', '/v1/services/api/instances/a1', { address: '127.0.0.2', port: 9100, ttl: 300, deregisterAfter: 600 });
     await call('PUT', '/v1/services/api/instances/a1/heartbeat', { status: 'warning', output: 'slow disk' });
+    assert.equal((await call('PUT', '/v1/services/web/policy', WEB_POLICY)).status, 201);
     single.deployer = (await createToken(server.url, BOOTSTRAP, { kind: 'service', services: ['web'], description: 'deployer' })).secret;
     single.reader = (await createToken(server.url, BOOTSTRAP, { kind: 'read', description: 'dashboards' })).secret;
     single.web = (await call('GET', '/v1/services/web/instances')).body;
@@ -61,10 +65,10 @@ describe('beacon store copy --from FILE --to-etcd URLS', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the first copy writes every instance and token; a node started on it serves them with the same fields over HTTP and DNS', async () => {
+  test('the first copy writes every instance, policy and token; a node started on it serves them with the same fields over HTTP and DNS', async () => {
     const copied = await copy('--from', file, '--etcd-prefix', prefix);
     assert.equal(copied.code, 0, copied.stderr);
-    assert.equal(copied.stdout, 'copied 6, already there 0, different 0\n');
+    assert.equal(copied.stdout, 'copied 7, already there 0, different 0\n');
 
     // --acl without a bootstrap secret: it starts only if the copied management token is there.
     nodes.push(await startServerProcess(['--etcd', etcd.clientUrls.join(','), '--etcd-prefix', prefix, '--node-name', 'copy-a', '--acl']));
@@ -72,6 +76,7 @@ describe('beacon store copy --from FILE --to-etcd URLS', () => {
     const web = (await withToken(node, BOOTSTRAP, 'GET', '/v1/services/web/instances')).body;
     const api = (await withToken(node, BOOTSTRAP, 'GET', '/v1/services/api/instances')).body;
     const tokens = (await withToken(node, BOOTSTRAP, 'GET', '/v1/acl/tokens')).body;
+    assert.deepEqual((await withToken(node, BOOTSTRAP, 'GET', '/v1/services/web/policy')).body, WEB_POLICY);
     const srv = await udpExchange(nodes[0]!.dnsPort, queryPacket('web.service.beacon.internal', 'SRV'));
 
     assert.deepEqual(web.map(durable), (single.web as Record<string, unknown>[]).map(durable));
@@ -91,7 +96,7 @@ describe('beacon store copy --from FILE --to-etcd URLS', () => {
     const again = await copy('--from', file, '--etcd-prefix', prefix);
 
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(again.stdout, 'copied 0, already there 6, different 0\n');
+    assert.equal(again.stdout, 'copied 0, already there 7, different 0\n');
     assert.equal(await revision(prefix), revisionBefore);
   });
 
@@ -106,11 +111,11 @@ describe('beacon store copy --from FILE --to-etcd URLS', () => {
     const overwritten = await copy('--from', file, '--etcd-prefix', prefix, '--overwrite');
 
     assert.equal(refused.code, 1);
-    assert.equal(refused.stdout, 'copied 0, already there 5, different 1\n');
+    assert.equal(refused.stdout, 'copied 0, already there 6, different 1\n');
     assert.match(refused.stderr, new RegExp(`etcd holds 1 records that differ from .*; nothing was copied \\(--overwrite replaces them\\): ${prefix}instances/web/w1\\n$`));
     assert.equal(revisionRefused, revisionBefore);
     assert.equal(overwritten.code, 0, overwritten.stderr);
-    assert.equal(overwritten.stdout, 'copied 1, already there 5, different 1 (replaced)\n');
+    assert.equal(overwritten.stdout, 'copied 1, already there 6, different 1 (replaced)\n');
     const w1 = await waitFor(async () => {
       const listed = await withToken(node, BOOTSTRAP, 'GET', '/v1/services/web/instances');
       return listed.body[0].port === 9001 ? listed : undefined;

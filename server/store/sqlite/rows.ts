@@ -1,5 +1,6 @@
+import type { TrafficPolicy } from '../../../contract/traffic-policy.js';
 import type { InstanceRecord } from '../../registry/instance-record.js';
-import type { TokenRecord } from '../store.js';
+import type { PolicyRecord, TokenRecord } from '../store.js';
 
 /**
  * The rows of the SQLite registry and the records they hold, both ways: for the store, and for
@@ -98,4 +99,19 @@ export function tokenFromRow(row: TokenRow): TokenRecord {
     description: row.description,
     createdAt: row.created_at,
   };
+}
+
+export interface PolicyRow {
+  service: string;
+  policy: string;
+  updated_at: number;
+}
+
+export function policyToRow(record: PolicyRecord): PolicyRow {
+  return { service: record.service, policy: JSON.stringify(record.policy), updated_at: record.updatedAt };
+}
+
+/** The policy was validated before it was written, so it is read back as it is. */
+export function policyFromRow(row: PolicyRow): PolicyRecord {
+  return { service: row.service, policy: JSON.parse(row.policy) as TrafficPolicy, updatedAt: row.updated_at };
 }

@@ -2,14 +2,15 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
 import type { InstanceRecord } from '../../registry/instance-record.js';
-import type { TokenRecord } from '../store.js';
+import type { PolicyRecord, TokenRecord } from '../store.js';
 import { readMigrations } from './migrate.js';
-import { fromRow, type InstanceRow, tokenFromRow, type TokenRow } from './rows.js';
+import { fromRow, type InstanceRow, type PolicyRow, policyFromRow, tokenFromRow, type TokenRow } from './rows.js';
 
-/** What a single node's registry file holds: every instance with its state, and the ACL tokens. */
+/** What a single node's registry file holds: every instance with its state, the ACL tokens and the traffic policies. */
 export interface SqliteSnapshot {
   instances: InstanceRecord[];
   tokens: TokenRecord[];
+  policies: PolicyRecord[];
 }
 
 /** The file cannot be read as a Beacon registry: missing, not a database, another schema. */
@@ -34,6 +35,7 @@ export function readSqliteSnapshot(path: string): SqliteSnapshot {
     return db.transaction(() => ({
       instances: db.prepare<[], InstanceRow>('SELECT * FROM instances ORDER BY service, id').all().map(fromRow),
       tokens: db.prepare<[], TokenRow>('SELECT * FROM acl_tokens ORDER BY created_at, id').all().map(tokenFromRow),
+      policies: db.prepare<[], PolicyRow>('SELECT * FROM traffic_policies ORDER BY service').all().map(policyFromRow),
     }))();
   } finally {
     db.close();

@@ -2,10 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { migrationsDir } from '../../paths.js';
-import type { TrafficPolicy } from '../../../contract/traffic-policy.js';
 import type { CommitOptions, CommittedBatch, LivenessRecord, Store, StoreChange, StoredState, TokenChange, TokenRecord, TokenStore } from '../store.js';
 import { migrate, readMigrations } from './migrate.js';
-import { fromRow, type InstanceRow, tokenFromRow, type TokenRow, tokenToRow, toRow } from './rows.js';
+import { fromRow, type InstanceRow, type PolicyRow, policyFromRow, policyToRow, tokenFromRow, type TokenRow, tokenToRow, toRow } from './rows.js';
 
 export type Synchronous = 'normal' | 'full';
 
@@ -18,12 +17,6 @@ export interface SqliteStoreOptions {
    * docs/operations.md, durability and --db-sync).
    */
   synchronous?: Synchronous;
-}
-
-interface PolicyRow {
-  service: string;
-  policy: string;
-  updated_at: number;
 }
 
 export class SqliteStore implements Store, TokenStore {
@@ -68,7 +61,7 @@ export class SqliteStore implements Store, TokenStore {
 
   load(): StoredState {
     this.lastIndex = this.statements.lastIndex.get()?.value ?? 1;
-    const policies = this.statements.allPolicies.all().map((row) => ({ service: row.service, policy: JSON.parse(row.policy) as TrafficPolicy, updatedAt: row.updated_at }));
+    const policies = this.statements.allPolicies.all().map(policyFromRow);
     return { instances: this.statements.all.all().map(fromRow), lastIndex: this.lastIndex, policies };
   }
 
@@ -99,11 +92,9 @@ export class SqliteStore implements Store, TokenStore {
       case 'delete':
         this.statements.delete.run(change.service, change.id);
         return;
-      case 'put-policy': {
-        const { service, policy, updatedAt } = change.policy;
-        this.statements.putPolicy.run({ service, policy: JSON.stringify(policy), updated_at: updatedAt });
+      case 'put-policy':
+        this.statements.putPolicy.run(policyToRow(change.policy));
         return;
-      }
       case 'delete-policy':
         this.statements.deletePolicy.run(change.service);
     }
