@@ -18,6 +18,8 @@ export interface BareWriterResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** This process's CPU time per transaction (user + system), the client's whole cost. */
+  cpuUsPerRequest: number;
   /** The size of one record written, to compare with what Beacon stores. */
   valueBytes: number;
 }
@@ -83,7 +85,9 @@ async function load(tag: string, forSeconds: number): Promise<number[]> {
 try {
   await load('w', Number(warmupSeconds));
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const latencies = await load('r', Number(seconds));
+  const cpu = process.cpuUsage(cpuBefore);
   const elapsed = (performance.now() - started) / 1000;
   const sorted = Float64Array.from(latencies).sort();
   const result: BareWriterResult = {
@@ -91,6 +95,7 @@ try {
     requestsPerSecond: latencies.length / elapsed,
     p50Ms: percentileOfSorted(sorted, 50),
     p99Ms: percentileOfSorted(sorted, 99),
+    cpuUsPerRequest: (cpu.user + cpu.system) / latencies.length,
     valueBytes,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);

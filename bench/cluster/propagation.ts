@@ -21,7 +21,7 @@ export const PROPAGATION_BOUND_MS = 2_000;
 const POLL_PAUSE_MS = 1;
 const QUERY_TIMEOUT_MS = 500;
 /** Untimed trials first, so neither node's JIT is cold for the timed ones. */
-const WARMUP_TRIALS = 10;
+export const PROPAGATION_WARMUP_TRIALS = 10;
 
 /**
  * Registers a new instance at node A, each trial in a service of its own, and from the moment
@@ -35,16 +35,17 @@ export async function measurePropagation(etcd: EtcdCluster, settings: ClusterBen
     const seenMs: number[] = [];
     const acknowledgedMs: number[] = [];
     try {
-      for (let trial = 0; trial < WARMUP_TRIALS + settings.propagationTrials; trial++) {
+      for (let trial = 0; trial < PROPAGATION_WARMUP_TRIALS + settings.propagationTrials; trial++) {
         const service = `seen-${trial}`;
         const sentAt = performance.now();
         const acknowledged = sendRequest(agent, 'PUT', `${a.url}/v1/services/${service}/instances/i-0`, { body: LASTING_BODY }).then((answer) => {
           if (answer.status !== 201) throw new Error(`registering ${service} at node A answered ${answer.status}: ${answer.text}`);
           return performance.now() - sentAt;
         });
+        acknowledged.catch(() => undefined); // awaited below: a refusal must not go unhandled while B is polled
         const seen = await firstAnswerHolding(asker, `${service}.service.${DOMAIN}`, sentAt + PROPAGATION_BOUND_MS);
         const ack = await acknowledged;
-        if (trial < WARMUP_TRIALS) continue;
+        if (trial < PROPAGATION_WARMUP_TRIALS) continue;
         seenMs.push(seen === undefined ? Number.POSITIVE_INFINITY : seen - sentAt);
         acknowledgedMs.push(ack);
       }

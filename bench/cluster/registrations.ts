@@ -1,7 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import type { EtcdCluster } from '../../test/support/local-etcd.js';
 import { onCpu } from '../support/cpu.js';
+import type { ListeningProcess } from '../support/listening-process.js';
+import { processCpuMs } from '../support/process-cpu.js';
 import { runToExit } from '../support/run-to-exit.js';
+import { max, sum } from '../support/stats.js';
 import { inTurns } from '../support/turns.js';
 import { runWrk } from '../support/wrk.js';
 import { registrationLoad } from '../registry-http.js';
@@ -11,12 +14,20 @@ import { storedUnder, withTwoNodes } from './nodes.js';
 
 /** Registrations a second and their latency; for Beacon the worse of the two nodes' latencies. */
 export interface RegistrationRate {
+  /** Acknowledged registrations a second (refused ones are not counted). */
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** Registrations answered with an error, or not within the client's timeout. */
+  failures: number;
+  /** CPU time per acknowledged registration: both nodes together, or the bare client's process. */
+  cpuUsPerRequest?: number;
   /** The size of one instance record as stored in etcd. */
   valueBytes: number;
 }
+
+/** Past Beacon's own 2 s etcd deadline (then it answers 503, which counts as a failure). */
+const CLIENT_TIMEOUT_SECONDS = 10;
 
 export interface RegistrationRound {
   beacon: RegistrationRate;
@@ -40,17 +51,27 @@ export async function registrationRound(etcd: EtcdCluster, settings: ClusterBenc
 async function throughTwoNodes(etcd: EtcdCluster, settings: ClusterBenchSettings, prefix: string): Promise<RegistrationRate> {
   return withTwoNodes(etcd, prefix, settings.cpus.server, async (a, b) => {
     const half = { ...settings, connections: settings.connections / 2 };
-    await Promise.all([runWrk(registrationLoad(a, half, settings.warmupSeconds, 'wa')), runWrk(registrationLoad(b, half, settings.warmupSeconds, 'wb'))]);
+    const load = (node: ListeningProcess, tag: string, seconds: number) => ({
+      ...registrationLoad(node, half, seconds, tag),
+      timeoutSeconds: CLIENT_TIMEOUT_SECONDS,
+      countFailures: true,
+    });
+    await Promise.all([runWrk(load(a, 'wa', settings.warmupSeconds)), runWrk(load(b, 'wb', settings.warmupSeconds))]);
     const before = await storedUnder(etcd, `${prefix}instances/`);
-    const results = await Promise.all([runWrk(registrationLoad(a, half, settings.registrationSeconds, 'a')), runWrk(registrationLoad(b, half, settings.registrationSeconds, 'b'))]);
-    const requests = results.reduce((total, result) => total + result.requests, 0);
+    const cpuBefore = [processCpuMs(a.pid), processCpuMs(b.pid)];
+    const results = await Promise.all([runWrk(load(a, 'a', settings.registrationSeconds)), runWrk(load(b, 'b', settings.registrationSeconds))]);
+    const cpuAfter = [processCpuMs(a.pid), processCpuMs(b.pid)];
     const after = await storedUnder(etcd, `${prefix}instances/`);
+    const acknowledged = sum(results.map((result) => result.requests - (result.failures ?? 0)));
     // wrk's 2xx count only says a node answered; etcd's key count says each answer was a new instance.
-    if (after.keys - before.keys < requests) throw new Error(`wrk completed ${requests} registrations but etcd holds only ${after.keys - before.keys} more instances`);
+    if (after.keys - before.keys < acknowledged) throw new Error(`wrk saw ${acknowledged} registrations acknowledged but etcd holds only ${after.keys - before.keys} more instances`);
+    const cpuMs = [...cpuBefore, ...cpuAfter].every((ms) => ms !== undefined) ? cpuAfter[0]! - cpuBefore[0]! + cpuAfter[1]! - cpuBefore[1]! : undefined;
     return {
-      requestsPerSecond: results.reduce((total, result) => total + result.requestsPerSecond, 0),
-      p50Ms: Math.max(...results.map((result) => result.p50Ms)),
-      p99Ms: Math.max(...results.map((result) => result.p99Ms)),
+      requestsPerSecond: sum(results.map((result) => (result.requestsPerSecond * (result.requests - (result.failures ?? 0))) / result.requests)),
+      p50Ms: max(results.map((result) => result.p50Ms)),
+      p99Ms: max(results.map((result) => result.p99Ms)),
+      failures: sum(results.map((result) => result.failures ?? 0)),
+      ...(cpuMs === undefined ? {} : { cpuUsPerRequest: (cpuMs * 1000) / acknowledged }),
       valueBytes: after.sampleBytes,
     };
   });
@@ -66,5 +87,5 @@ async function bareClient(etcd: EtcdCluster, settings: ClusterBenchSettings, pre
   const result = JSON.parse(output) as BareWriterResult;
   const stored = await storedUnder(etcd, `${prefix}instances/`);
   if (stored.keys < result.requests) throw new Error(`the bare writer committed ${result.requests} registrations but etcd holds ${stored.keys}`);
-  return { requestsPerSecond: result.requestsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms, valueBytes: result.valueBytes };
+  return { ...result, failures: 0 };
 }
