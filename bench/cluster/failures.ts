@@ -4,8 +4,9 @@ import { DOMAIN } from '../dns-fleet.js';
 import { registerInstances, sendRequest } from '../support/beacon-http.js';
 import { beaconNodeStart, dnsPortOf } from '../support/beacon-process.js';
 import { type ListeningProcess, withListeningProcess } from '../support/listening-process.js';
+import { udpReceiveBufferDrops } from '../soak/server-samples.js';
 import type { ClusterBenchSettings } from './cluster-bench.js';
-import { DnsAsker } from './dns-asker.js';
+import { type Asked, DnsAsker } from './dns-asker.js';
 import { LASTING_BODY, withTwoNodes } from './nodes.js';
 
 export interface LeaderKill {
@@ -24,6 +25,13 @@ export interface NodeKill {
   sent: number;
   /** Queries unanswered within the timeout, or answered with an error or no record. */
   failed: number;
+  /** Of the failed: those unanswered within the timeout. */
+  timedOut: number;
+  /** When the first and the last failed query was sent, in ms from the kill (negative: before it). */
+  failedFromMs?: number;
+  failedToMs?: number;
+  /** UDP datagrams the kernel dropped for a full receive buffer meanwhile, machine-wide (Linux). */
+  udpDrops?: number;
 }
 
 /** The failure trials' load and timings (the report states them). */
@@ -130,17 +138,30 @@ export async function killNode(etcd: EtcdCluster, settings: ClusterBenchSettings
     const name = `held.service.${DOMAIN}`;
     try {
       await waitUntilAnswered(asker, name);
-      const questions: Promise<boolean>[] = [];
+      const questions: Promise<{ sentAt: number; asked: Asked | undefined }>[] = [];
       const ask = () => {
-        for (let i = 0; i < FAILURE_LOAD.queriesPerTick; i++) questions.push(asker.ask(name, 'A', FAILURE_LOAD.queryTimeoutMs).then((asked) => asked !== undefined && asked.noError && asked.answers > 0));
+        for (let i = 0; i < FAILURE_LOAD.queriesPerTick; i++) {
+          const sentAt = performance.now();
+          questions.push(asker.ask(name, 'A', FAILURE_LOAD.queryTimeoutMs).then((asked) => ({ sentAt, asked })));
+        }
       };
+      const dropsBefore = udpReceiveBufferDrops();
       const timer = setInterval(ask, FAILURE_LOAD.tickMs);
       await pause(FAILURE_LOAD.beforeNodeKillMs);
+      const killedAt = performance.now();
       process.kill(a.pid, 'SIGKILL');
       await pause(FAILURE_LOAD.afterNodeKillMs);
       clearInterval(timer);
-      const answered = await Promise.all(questions);
-      return { sent: answered.length, failed: answered.filter((ok) => !ok).length };
+      const answers = await Promise.all(questions);
+      const dropsAfter = udpReceiveBufferDrops();
+      const failed = answers.filter(({ asked }) => !(asked?.noError && asked.answers > 0)).map(({ sentAt, asked }) => ({ atMs: sentAt - killedAt, asked }));
+      return {
+        sent: answers.length,
+        failed: failed.length,
+        timedOut: failed.filter(({ asked }) => asked === undefined).length,
+        ...(failed.length > 0 ? { failedFromMs: failed[0]!.atMs, failedToMs: failed[failed.length - 1]!.atMs } : {}),
+        ...(dropsBefore !== undefined && dropsAfter !== undefined ? { udpDrops: dropsAfter - dropsBefore } : {}),
+      };
     } finally {
       asker.close();
     }

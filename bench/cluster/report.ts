@@ -5,7 +5,7 @@ import { describeMachine, type Machine } from '../support/machine.js';
 import { microseconds, ms, perSecond, ratio, subsection, table } from '../support/markdown.js';
 import { percentileOfSorted } from '../support/stats.js';
 import { type ClusterBenchResult, type ClusterBenchSettings, type ClusterSummary, dnsQpsRatio, heartbeatRatio, registrationRatio } from './cluster-bench.js';
-import { FAILURE_LOAD as f } from './failures.js';
+import { FAILURE_LOAD as f, type LeaderKill, type NodeKill } from './failures.js';
 import { HEARTBEAT_PERIOD_S } from './heartbeats.js';
 import { PROPAGATION_BOUND_MS, PROPAGATION_WARMUP_TRIALS } from './propagation.js';
 
@@ -82,30 +82,31 @@ export function renderClusterSection({ date, machine, settings, result, summary,
       `\`kill -9\` of a Beacon node: node B asked ${perSecond((f.queriesPerTick * 1000) / f.tickMs)} A questions a second for a service of ${f.heldInstances} instances registered at node A, ${f.beforeNodeKillMs / 1000} s before and ${f.afterNodeKillMs / 1000} s after node A is killed (past its 5 s session, so B also takes over its instances); a question unanswered within ${f.queryTimeoutMs / 1000} s, or answered with an error or no record, failed. ` +
         `\`kill -9\` of the etcd leader: one registration every ${f.writeEveryMs} ms at a node (at most ${f.maxWritesInFlight} in flight, more than the node's 2 s etcd deadline holds), the leader killed after ${f.beforeLeaderKillMs / 1000} s; writes are unavailable from the kill until the first write sent after it is acknowledged (bound ${f.leaderKillBoundMs / 1000} s); the member is started again and the cluster healthy before the next trial.`,
       '',
-      ...table(
-        ['Trial', 'Node kill: queries at B', 'Failed', 'Leader kill: member', 'Writes unavailable', 'Acknowledged', 'Refused (503)', 'Unanswered'],
-        Array.from({ length: Math.max(result.nodeKills.length, result.leaderKills.length) }, (_, i) => {
-          const node = result.nodeKills[i];
-          const leader = result.leaderKills[i];
-          return [
-            String(i + 1),
-            node ? perSecond(node.sent) : '–',
-            node ? String(node.failed) : '–',
-            leader?.member ?? '–',
-            leader ? (Number.isFinite(leader.unavailableMs) ? ms(leader.unavailableMs) : 'never') : '–',
-            leader ? String(leader.acknowledged) : '–',
-            leader ? String(leader.refused) : '–',
-            leader ? String(leader.unanswered) : '–',
-          ];
-        }),
-      ),
+      ...roundsTable(['Node kill: queries at B', 'Failed', 'Of them timed out', 'Failed ones sent (from the kill)', 'UDP drops (machine)'], result.nodeKills, nodeKillCells, 'Trial'),
+      '',
+      ...roundsTable(['Leader kill: member', 'Writes unavailable', 'Acknowledged', 'Refused (503)', 'Unanswered'], result.leaderKills, leaderKillCells, 'Trial'),
     ]),
   ].join('\n').trimEnd();
 }
 
-/** A table with a row per round, numbered from 1. */
-function roundsTable<R>(header: readonly string[], rounds: readonly R[], cells: (round: R) => string[]): string[] {
-  return table(['Round', ...header], rounds.map((round, i) => [String(i + 1), ...cells(round)]));
+function nodeKillCells(trial: NodeKill): string[] {
+  const from = (atMs: number | undefined) => (atMs === undefined ? '' : `${(atMs / 1000).toFixed(2)} s`);
+  return [
+    perSecond(trial.sent),
+    String(trial.failed),
+    String(trial.timedOut),
+    trial.failed === 0 ? '–' : `${from(trial.failedFromMs)} to ${from(trial.failedToMs)}`,
+    trial.udpDrops === undefined ? '–' : String(trial.udpDrops),
+  ];
+}
+
+function leaderKillCells(trial: LeaderKill): string[] {
+  return [trial.member, Number.isFinite(trial.unavailableMs) ? ms(trial.unavailableMs) : 'never', String(trial.acknowledged), String(trial.refused), String(trial.unanswered)];
+}
+
+/** A table with a row per round (or trial), numbered from 1. */
+function roundsTable<R>(header: readonly string[], rounds: readonly R[], cells: (round: R) => string[], label = 'Round'): string[] {
+  return table([label, ...header], rounds.map((round, i) => [String(i + 1), ...cells(round)]));
 }
 
 function spread(name: string, ascending: readonly number[]): string[] {
