@@ -13,6 +13,7 @@ import { type ListeningProcess, type ProcessStart, withListeningProcess } from '
 import { duringWork } from './support/process-cpu.js';
 import { runToExit } from './support/run-to-exit.js';
 import { max, median, percentileOfSorted } from './support/stats.js';
+import { inTurns } from './support/turns.js';
 
 export interface DnsBenchSettings {
   rounds: number;
@@ -30,6 +31,9 @@ export interface DnsBenchSettings {
   cpus: CpuPlan;
   workDir: string;
 }
+
+/** What a dnsperf run at full load needs to know of the bench's settings. */
+export type DnsperfSettings = Pick<DnsBenchSettings, 'durationSeconds' | 'warmupSeconds' | 'outstanding' | 'clients' | 'cpus'>;
 
 /** A dnsperf run plus the server CPU time each completed query cost (Linux only). */
 export interface DnsLoadResult extends DnsperfResult {
@@ -118,15 +122,11 @@ async function measureRound(settings: DnsBenchSettings, context: RoundContext): 
       // The half-rate runs come before the large registry's load, whose garbage collection on the
       // server CPU afterwards would lengthen the tail of whichever server came next; and which of
       // Beacon and the ceiling goes first alternates from round to round.
-      let beaconAtHalf: DnsLoadResult;
-      let ceilingAtHalf: DnsLoadResult;
-      if (context.round % 2 === 1) {
-        beaconAtHalf = await atHalf(small, dnsPortOf(small));
-        ceilingAtHalf = await atHalf(ceilingProcess, ceilingPort);
-      } else {
-        ceilingAtHalf = await atHalf(ceilingProcess, ceilingPort);
-        beaconAtHalf = await atHalf(small, dnsPortOf(small));
-      }
+      const [beaconAtHalf, ceilingAtHalf] = await inTurns(
+        context.round,
+        () => atHalf(small, dnsPortOf(small)),
+        () => atHalf(ceilingProcess, ceilingPort),
+      );
       const half: HalfRate = {
         queriesPerSecond: halfRate,
         ceiling: ceilingAtHalf,
@@ -150,7 +150,7 @@ async function measureDnsmasq(settings: DnsBenchSettings, atHalf: (server: Liste
 }
 
 /** A discarded warm-up run lets V8 optimise first; then the measured one. */
-async function measurePeak(settings: DnsBenchSettings, server: ListeningProcess, port: number, queryFile: string): Promise<DnsLoadResult> {
+async function measurePeak(settings: DnsperfSettings, server: ListeningProcess, port: number, queryFile: string): Promise<DnsLoadResult> {
   await runDnsperf(dnsperfLoad(settings, port, queryFile, settings.warmupSeconds));
   return measure(server, dnsperfLoad(settings, port, queryFile, settings.durationSeconds));
 }
@@ -159,7 +159,7 @@ async function measurePeak(settings: DnsBenchSettings, server: ListeningProcess,
  * dnsperf's count of answers only says something answered NOERROR; Beacon's own counter says
  * Beacon did. Answers lost on the way back were still counted by Beacon, hence up to `sent`.
  */
-async function measureBeaconPeak(settings: DnsBenchSettings, beacon: ListeningProcess, queryFile: string): Promise<DnsLoadResult> {
+export async function measureBeaconPeak(settings: DnsperfSettings, beacon: ListeningProcess, queryFile: string): Promise<DnsLoadResult> {
   const port = dnsPortOf(beacon);
   await runDnsperf(dnsperfLoad(settings, port, queryFile, settings.warmupSeconds));
   const before = await readMetric(beacon.url, 'beacon_dns_responses_total');
@@ -177,7 +177,7 @@ async function measure(server: ListeningProcess, load: DnsperfLoad): Promise<Dns
 }
 
 function dnsperfLoad(
-  settings: DnsBenchSettings,
+  settings: DnsperfSettings,
   port: number,
   queryFile: string,
   durationSeconds: number,

@@ -171,17 +171,30 @@ async function measureBeaconHeartbeats(server: ListeningProcess, settings: HttpB
 /** Fresh ids every request (wrk/register.lua), so each one is a durable insert, answered 201. */
 async function measureRegistrations(server: ListeningProcess, settings: HttpBenchSettings): Promise<LoadResult> {
   const before = await readMetric(server.url, 'beacon_instances');
-  const result = await runLoad(server, {
-    url: server.url,
-    script: REGISTER_SCRIPT,
-    scriptArgs: [String(settings.fleet.services), REGISTRATION_BODY],
-    connections: settings.connections,
-    durationSeconds: settings.registrationSeconds,
-    cpu: settings.cpus.loadGenerator,
-  });
+  const result = await runLoad(server, registrationLoad(server, settings, settings.registrationSeconds));
   const added = (await readMetric(server.url, 'beacon_instances')) - before;
   if (added < result.requests) throw new Error(`wrk completed ${result.requests} registrations but Beacon holds only ${added} more instances`);
   return result;
+}
+
+/**
+ * Registrations of fresh ids (wrk/register.lua) over the fleet's services; `tag` starts each id,
+ * so several runs against one registry never send the same one.
+ */
+export function registrationLoad(
+  server: ListeningProcess,
+  settings: Pick<HttpBenchSettings, 'fleet' | 'connections' | 'cpus'>,
+  durationSeconds: number,
+  tag = 'r',
+): WrkLoad {
+  return {
+    url: server.url,
+    script: REGISTER_SCRIPT,
+    scriptArgs: [String(settings.fleet.services), REGISTRATION_BODY, tag],
+    connections: settings.connections,
+    durationSeconds,
+    cpu: settings.cpus.loadGenerator,
+  };
 }
 
 /** A wrk run and the server CPU it cost per completed request. */

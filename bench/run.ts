@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../server/paths.js';
 import { spawnSync } from 'node:child_process';
-import { benchCluster, CLUSTER_SECTION, type ClusterBenchSettings, renderClusterSection, summarizeCluster } from './cluster.js';
+import { benchCluster, type ClusterBenchSettings, summarizeCluster } from './cluster/cluster-bench.js';
+import { CLUSTER_SECTION, renderClusterSection } from './cluster/report.js';
+import { checkClusterTargets } from './cluster/targets.js';
 import { benchDns, type DnsBenchSettings, summarizeDns } from './dns.js';
 import { DNS_SECTION, renderDnsSection } from './dns-report.js';
 import { benchLivenessFlush } from './liveness-flush.js';
@@ -18,6 +20,9 @@ import { dnsperfIsInstalled, DNSPERF } from './support/dnsperf.js';
 import type { Fleet } from './support/fleet.js';
 import { currentLoad, readMachine } from './support/machine.js';
 import { wrkIsInstalled } from './support/wrk.js';
+
+/** dnsperf's queries in flight and UDP sockets, in the DNS section and the cluster's. */
+const DNSPERF_LOAD = { outstanding: 100, clients: 4 } as const;
 
 /** The issue's scale: 10,000 instances, 100 services of 100. */
 const FLEET: Fleet = { instances: 10_000, services: 100 };
@@ -44,9 +49,9 @@ interface RunContext {
 async function main(): Promise<void> {
   const parts = partsFromEnv();
   const missing = [
-    ...((parts.includes('http') || parts.includes('proxy')) && !wrkIsInstalled() ? ['wrk is not installed; install it (apt-get install -y wrk)'] : []),
+    ...((parts.includes('http') || parts.includes('proxy') || parts.includes('cluster')) && !wrkIsInstalled() ? ['wrk is not installed; install it (apt-get install -y wrk)'] : []),
     ...(parts.includes('cluster') && spawnSync('etcd', ['--version']).status !== 0 ? ['etcd is not installed; install it (apt-get install -y etcd-server)'] : []),
-    ...(parts.includes('dns') && !dnsperfIsInstalled() ? [`dnsperf is not installed (no ${DNSPERF}); install it (apt-get install -y dnsperf)`] : []),
+    ...((parts.includes('dns') || parts.includes('cluster')) && !dnsperfIsInstalled() ? [`dnsperf is not installed (no ${DNSPERF}); install it (apt-get install -y dnsperf)`] : []),
   ];
   if (missing.length > 0) {
     for (const problem of missing) process.stderr.write(`bench: ${problem}\n`);
@@ -109,8 +114,7 @@ async function runDnsBench(context: RunContext): Promise<void> {
     rounds: context.rounds,
     durationSeconds: context.seconds,
     warmupSeconds: 2,
-    outstanding: 100,
-    clients: 4,
+    ...DNSPERF_LOAD,
     tcpQueries: 200,
     registrationConcurrency: 50,
     dnsmasq: dnsmasqIsInstalled(),
@@ -162,6 +166,7 @@ async function runProxyBench(context: RunContext): Promise<void> {
 }
 
 async function runClusterBench(context: RunContext): Promise<void> {
+  const loadBefore = currentLoad();
   const settings: ClusterBenchSettings = {
     rounds: context.rounds,
     fleet: FLEET,
@@ -169,12 +174,25 @@ async function runClusterBench(context: RunContext): Promise<void> {
     warmupSeconds: 2,
     heartbeatSeconds: context.seconds,
     steadySeconds: 3 * context.seconds,
+    registrationSeconds: 5,
+    propagationTrials: 200,
+    // The issue's "median of 5 trials".
+    kills: 5,
+    dns: { durationSeconds: context.seconds, warmupSeconds: 2, ...DNSPERF_LOAD, cpus: context.cpus },
     cpus: context.cpus,
     workDir: context.workDir,
   };
-  context.log(`cluster: ${settings.rounds} rounds, ${describeCpuPlan(context.cpus)} (etcd shares the machine)`);
+  context.log(`cluster: ${settings.rounds} rounds, ${describeCpuPlan(context.cpus, 'wrk, dnsperf and the bare etcd client')} (etcd shares the machine)`);
   const result = await benchCluster(settings, context.log);
-  const section = renderClusterSection(new Date(), settings, result, summarizeCluster(result));
+  const summary = summarizeCluster(result);
+  const section = renderClusterSection({
+    date: new Date(),
+    machine: readMachine(context.cpus, 'wrk, dnsperf and the bare etcd client', loadBefore, 'Beacon nodes'),
+    settings,
+    result,
+    summary,
+    targets: checkClusterTargets(summary),
+  });
   process.stdout.write(`${section}\n`);
   updateBenchmarksDoc(DOC, CLUSTER_SECTION, section);
 }

@@ -18,6 +18,13 @@ export function beaconStart(db: string, cpu: number | undefined): ProcessStart {
   return { command, args, listeningLine: LISTENING, name: 'Beacon' };
 }
 
+/** `beacon server` as one node of a cluster over etcd (`--etcd`), named `name`, on free ports, on `cpu`. */
+export function beaconNodeStart(etcdUrls: readonly string[], prefix: string, name: string, cpu: number | undefined): ProcessStart {
+  const beaconArgs = [BEACON_BIN, 'server', '--http-port', '0', '--dns-port', '0', '--etcd', etcdUrls.join(','), '--etcd-prefix', prefix, '--node-name', name, '--log-level', 'info'];
+  const [command, args] = onCpu(cpu, process.execPath, beaconArgs);
+  return { command, args, listeningLine: LISTENING, name: `Beacon node ${name}` };
+}
+
 /** The UDP and TCP port of a process started with `beaconStart`. */
 export function dnsPortOf(beacon: ListeningProcess): number {
   return Number(beacon.captures[1]);

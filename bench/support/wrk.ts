@@ -10,6 +10,8 @@ export interface WrkLoad {
   connections: number;
   durationSeconds: number;
   cpu?: number;
+  /** wrk's --timeout: a request unanswered this long is a socket timeout (wrk's default: 2 s). */
+  timeoutSeconds?: number;
   /**
    * Count failed requests in the result instead of failing the run: for comparisons that must
    * report a contender's errors, not stop at them.
@@ -44,11 +46,12 @@ export async function runWrk(load: WrkLoad): Promise<WrkResult> {
     '--connections', String(load.connections),
     '--duration', `${load.durationSeconds}s`,
     '--latency',
+    ...(load.timeoutSeconds === undefined ? [] : ['--timeout', `${load.timeoutSeconds}s`]),
     ...(load.script === undefined ? [load.url] : ['--script', load.script, load.url, '--', ...(load.scriptArgs ?? [])]),
   ];
   const [command, args] = onCpu(load.cpu, 'wrk', wrkArgs);
   // wrk stops itself after --duration; the guard only ends a wedged run.
-  const { code, output } = await runToExit(command, args, (load.durationSeconds + 15) * 1000);
+  const { code, output } = await runToExit(command, args, (load.durationSeconds + (load.timeoutSeconds ?? 2) + 15) * 1000);
   if (code !== 0) throw new WrkFailure(`wrk exited with ${code}:\n${output}`);
   return load.countFailures ? { ...parseWrkFigures(output), failures: countWrkFailures(output) } : parseWrkOutput(output);
 }
