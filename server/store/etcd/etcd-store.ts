@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { CommitOptions, CommittedBatch, CommittedChange, LivenessRecord, Store, StoreChange, StoredInstance, StoredPolicy, StoredState } from '../store.js';
 import { StoreConflict } from '../store.js';
+import { CommitBatcher } from './commit-batcher.js';
 import { type EtcdClient, EtcdError, type KeyValue, type SessionLease, type Txn, type TxnOp, type TxnResult, type WatchEvent } from './etcd-client.js';
+import type { Compare } from './types.js';
 import { EtcdTokens } from './etcd-tokens.js';
 import { decodeInstance, decodePolicy, encodeInstance, encodePolicy, keyOf } from './records.js';
 import type { PrefixWatch } from './watch.js';
@@ -76,6 +78,8 @@ export class EtcdStore implements Store {
   private latest: number;
   private relists = 0;
   private closed = false;
+  /** Instance and policy commits, grouped into shared transactions. */
+  private readonly batcher = new CommitBatcher((txn) => this.timed('txn', () => this.options.client.txn(txn)));
 
   private constructor(
     private readonly options: EtcdStoreOptions,
@@ -187,12 +191,14 @@ export class EtcdStore implements Store {
       if (change.kind === 'put-policy') return { put: key, value: encodePolicy(change.policy) };
       return { delete: key };
     });
-    for (const key of options.touched) ops.push({ put: keyOf.index(prefix, key), value: '' });
-    const compares = changes.map((change) => ({ key: this.keyOf(change), modRevision: change.expectedVersion }));
+    const markers = [...options.touched].map((key) => keyOf.index(prefix, key));
+    const compares: Compare[] = changes.map((change) => ({ key: this.keyOf(change), modRevision: change.expectedVersion }));
     // The sweep's own decisions hold only while this node is a live member: a node cut off
     // from the cluster, whose session etcd has ended, can no longer expire anything.
-    const ifs = options.asSessionHolder ? [...compares, { key: `${prefix}nodes/${this.options.node.name}`, exists: true }] : compares;
-    const result = await this.write({ if: ifs, then: ops }, () => true);
+    if (options.asSessionHolder) compares.push({ key: `${prefix}nodes/${this.options.node.name}`, exists: true });
+    const result = await this.batcher.submit({ compares, ops, markers });
+    this.latest = Math.max(this.latest, result.revision);
+    await this.reach(result.revision);
     if (!result.succeeded) throw new StoreConflict('the instance changed at another node meanwhile');
   }
 
