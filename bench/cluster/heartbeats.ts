@@ -5,6 +5,7 @@ import { registerFleet } from '../support/beacon-http.js';
 import { beaconNodeStart, beaconStart } from '../support/beacon-process.js';
 import { instanceName } from '../support/fleet.js';
 import { type ListeningProcess, withListeningProcess } from '../support/listening-process.js';
+import { inTurns } from '../support/turns.js';
 import { runWrk } from '../support/wrk.js';
 import { describeLoad, heartbeatLoad, type LoadResult, runLoad } from '../registry-http.js';
 import type { ClusterBenchSettings } from './cluster-bench.js';
@@ -26,13 +27,22 @@ export const HEARTBEAT_PERIOD_S = 5;
 
 /**
  * Heartbeats at one node of the cluster against the same node on SQLite, each a fresh process,
- * back to back, so the ratio shares the machine's mood.
+ * back to back, so the ratio shares the machine's mood; which goes first alternates.
  */
 export async function heartbeatRound(etcd: EtcdCluster, settings: ClusterBenchSettings, round: number, log: (line: string) => void): Promise<HeartbeatRound> {
-  const sqlite = await withListeningProcess(beaconStart(join(settings.workDir, `cluster-round-${round}.db`), settings.cpus.server), (server) => heartbeats(server, settings));
-  log(`round ${round}/${settings.rounds}: heartbeats at a SQLite node ${describeLoad(sqlite)}`);
-  const cluster = await withListeningProcess(beaconNodeStart(etcd.clientUrls, `/bench-${round}/`, 'bench-a', settings.cpus.server), (server) => heartbeats(server, settings));
-  log(`round ${round}/${settings.rounds}: heartbeats at a cluster node ${describeLoad(cluster)}`);
+  const [sqlite, cluster] = await inTurns(
+    round,
+    async () => {
+      const result = await withListeningProcess(beaconStart(join(settings.workDir, `cluster-round-${round}.db`), settings.cpus.server), (server) => heartbeats(server, settings));
+      log(`round ${round}/${settings.rounds}: heartbeats at a SQLite node ${describeLoad(result)}`);
+      return result;
+    },
+    async () => {
+      const result = await withListeningProcess(beaconNodeStart(etcd.clientUrls, `/bench-${round}/`, 'bench-a', settings.cpus.server), (server) => heartbeats(server, settings));
+      log(`round ${round}/${settings.rounds}: heartbeats at a cluster node ${describeLoad(result)}`);
+      return result;
+    },
+  );
   return { sqlite, cluster };
 }
 

@@ -31,7 +31,7 @@ export function renderClusterSection({ date, machine, settings, result, summary,
     ...renderTargets(targets),
     '',
     ...subsection('Heartbeats at a node, and what reaches etcd', [
-      `${fleet}; wrk, ${settings.connections} connections, heartbeats for ${settings.heartbeatSeconds} s after ${settings.warmupSeconds} s of warm-up, at a SQLite node then a cluster node. Steady state: the fleet registered through one of two nodes, every instance heartbeating every ${HEARTBEAT_PERIOD_S} s at the two in turn (${perSecond(result.steady.heartbeatsPerSecond)} heartbeats/s) for ${Math.round(result.steady.seconds)} s; etcd's \`etcd_server_proposals_committed_total\` read from the leader before and after (registering the fleet moved it by ${perSecond(result.steady.registrationProposals)}).`,
+      `${fleet}; wrk, ${settings.connections} connections, heartbeats for ${settings.heartbeatSeconds} s after ${settings.warmupSeconds} s of warm-up, at a SQLite node and a cluster node (which first alternates by round; CPU is the server process's user + system time per heartbeat). Steady state: the fleet registered through one of two nodes, every instance heartbeating every ${HEARTBEAT_PERIOD_S} s at the two in turn (${perSecond(result.steady.heartbeatsPerSecond)} heartbeats/s) for ${Math.round(result.steady.seconds)} s; etcd's \`etcd_server_proposals_committed_total\` read from the leader before and after (registering the fleet moved it by ${perSecond(result.steady.registrationProposals)}).`,
       '',
       ...roundsTable(['SQLite req/s', 'SQLite p99', 'SQLite CPU', 'Cluster req/s', 'Cluster p99', 'Cluster CPU', 'Ratio'], result.heartbeats, (round) => [
         perSecond(round.sqlite.requestsPerSecond),
