@@ -40,7 +40,8 @@ interface SplitGroup {
 /**
  * Routes each request to a group of the service's instances, then lets that group's pool pick
  * the instance (SPEC: Traffic policy, `split` and `failover`):
- * - without `split`, the group is the whole service;
+ * - without `split`, the group is the whole service, less the instances carrying a failover
+ *   tag (they are the standbys);
  * - with `split`, groups are the instances carrying each tag (an instance with two of the tags
  *   is in both), chosen by smooth weighted round-robin on the weights, so 90/10 is exact over
  *   every ten requests rather than only on average;
@@ -52,8 +53,12 @@ interface SplitGroup {
  * is emptied, so the forwarder lets go of its connections.
  */
 export class TrafficRouter implements UpstreamChooser {
-  /** The whole service: the primary group without a split, and the pool that settles every pick. */
+  /**
+   * The primary group without a split: the service's instances, less those carrying a
+   * failover tag (standbys wait for their turn). Also the pool that settles every pick.
+   */
   private readonly all: UpstreamPool;
+  private failoverTags: readonly string[] = [];
   private readonly tagPools = new Map<string, UpstreamPool>();
   private readonly servicePools = new Map<string, { pool: UpstreamPool; followed: FollowedService }>();
   private split: SplitGroup[] = [];
@@ -70,7 +75,7 @@ export class TrafficRouter implements UpstreamChooser {
   /** The service's healthy instances changed. */
   update(instances: readonly TaggedAddress[]): void {
     this.instances = instances;
-    this.all.update(instances);
+    this.all.update(this.failoverTags.length === 0 ? instances : instances.filter((instance) => !this.failoverTags.some((tag) => instance.tags.includes(tag))));
     for (const [tag, pool] of this.tagPools) pool.update(instances.filter((instance) => instance.tags.includes(tag)));
     this.refreshMembers();
   }
@@ -84,9 +89,11 @@ export class TrafficRouter implements UpstreamChooser {
       return { tag: share.tag, weight: share.weight, pool: this.tagPool(share.tag), score: 0 };
     });
     this.splitTotal = this.split.reduce((total, group) => total + group.weight, 0);
+    const failoverTags: string[] = [];
     this.failover = (failover ?? []).map((target) => {
       if ('tag' in target) {
         tagsUsed.add(target.tag);
+        failoverTags.push(target.tag);
         return this.tagPool(target.tag);
       }
       servicesUsed.add(target.service);
@@ -103,7 +110,8 @@ export class TrafficRouter implements UpstreamChooser {
       pool.update([]);
       void followed.close();
     }
-    this.refreshMembers();
+    this.failoverTags = failoverTags;
+    this.update(this.instances);
   }
 
   /** Every pool in use, for settings that change (balancing, thresholds, breakers). */

@@ -63,6 +63,14 @@ describe('TrafficRouter', () => {
     assert.deepEqual(counts, new Map([['a1', 75], ['a2', 25]]));
   });
 
+  it('instances carrying a failover tag are standbys: no traffic while the primary has a usable instance', () => {
+    const { traffic } = router();
+    traffic.update([instance('a1', []), instance('a2', []), instance('s3', ['standby'])]);
+    traffic.route(undefined, [{ tag: 'standby' }]);
+
+    assert.deepEqual(pickMany(traffic, 10), new Map([['a1', 5], ['a2', 5]]));
+  });
+
   it('a split group with no instance goes to the failover tag, in order', () => {
     const { traffic } = router();
     traffic.update([instance('a1', ['v1']), instance('s2', ['standby'])]);
@@ -93,7 +101,7 @@ describe('TrafficRouter', () => {
     traffic.route(undefined, [{ tag: 'standby' }]);
     const first = traffic.choose()!;
 
-    const second = traffic.choose([first.upstream, ...traffic.members.filter((upstream) => upstream.id === 'a1' && upstream !== first.upstream)]);
+    const second = traffic.choose([first.upstream]);
 
     assert.equal(first.upstream.id, 'a1');
     assert.equal(second?.upstream.id, 's2');
