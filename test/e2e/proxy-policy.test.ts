@@ -161,6 +161,32 @@ describe('beacon proxy follows the traffic policy (real registry, real proxies, 
     assert.equal((await scrape(proxies[0]!.ready.adminUrl, 'beacon_proxy_policy_index')).get(''), index);
   });
 
+  it('a request in flight keeps the settings it started with; the next request gets the new policy', async (t) => {
+    // The backend holds every request until the test lets it answer: no timing involved.
+    const held: (() => void)[] = [];
+    const backend = await startBackend('held', (_request, response) => {
+      held.push(() => response.end('{"backend": "held"}'));
+    });
+    backends.push(backend);
+    t.after(() => held.splice(0).forEach((answer) => answer()));
+    await api.register('holding', 'held', { address: '127.0.0.1', port: backend.port, ttl: 300 });
+    // Flags far beyond the client's own 10 s headers timeout: only the policy's 100 ms can answer the late request with a 504.
+    const running = await proxy('holding', '--retries', '0', '--try-timeout', '60s', '--timeout', '60s');
+    t.after(() => running.stop());
+    const pool = new Pool(running.ready.url, { connections: 2 });
+    t.after(() => pool.close());
+    const inFlight = send(pool);
+    await waitFor(() => held.length === 1, { what: 'the first request at the backend' });
+
+    const index = await setPolicy('holding', { tryTimeout: '100ms', timeout: '100ms' });
+    await waitFor(async () => (await policyStats(running.ready.adminUrl)).trafficPolicy.index === index, { what: `the proxy at policy index ${index}` });
+    const late = await send(pool);
+    held.shift()!();
+
+    assert.deepEqual(await inFlight, { status: 200, backend: 'held' });
+    assert.equal(late.status, 504, JSON.stringify(late));
+  });
+
   it('failover: with no healthy primary, requests go to the standby tag, then to the other service', async (t) => {
     await instance('guarded', 'primary-1');
     await instance('guarded', 'standby-1', ['standby']);
