@@ -1,4 +1,4 @@
-import type { EffectivePolicy } from './effective-policy.js';
+import type { EffectivePolicy, PolicyDefaults, PolicySources } from './effective-policy.js';
 
 /**
  * What a proxy does when neither the service's policy nor a flag says otherwise. The flagged
@@ -26,3 +26,9 @@ export const BEACON_DEFAULTS: EffectivePolicy = Object.freeze({
   split: undefined,
   failover: undefined,
 });
+
+/** Beacon's defaults as the defaults of a policy, every field marked `default` (no flags, as in-process). */
+export const BEACON_POLICY_DEFAULTS: PolicyDefaults = {
+  values: BEACON_DEFAULTS,
+  sources: Object.fromEntries(Object.keys(BEACON_DEFAULTS).map((field) => [field, 'default'])) as PolicySources,
+};

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BEACON_DEFAULTS } from '../../../clients/policy/beacon-defaults.js';
+import { BEACON_DEFAULTS, BEACON_POLICY_DEFAULTS } from '../../../clients/policy/beacon-defaults.js';
 import { type PolicyChange, PolicyInForce } from '../../../clients/policy/policy-in-force.js';
 import { parseProxyConfig, policyDefaults } from '../../../clients/proxy/proxy-config.js';
 
@@ -53,6 +53,15 @@ describe('PolicyInForce', () => {
     assert.equal(changes.length, 1);
     assert.equal(changes[0]!.previous, before);
     assert.equal(before.retries.count, 1, 'the policy a request started with is never changed under it');
+  });
+
+  it('in-process, without flags, every field is a default until a policy sets it', () => {
+    const inForce = new PolicyInForce(BEACON_POLICY_DEFAULTS);
+
+    inForce.apply({ slowStart: '10s' }, 3);
+
+    assert.equal(inForce.read().slowStartMs, 10_000);
+    assert.deepEqual(Object.entries(inForce.sources).filter(([, source]) => source !== 'default'), [['slowStartMs', 'policy']]);
   });
 
   it('a removed policy (undefined) puts the flags back in force', () => {
