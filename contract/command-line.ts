@@ -38,6 +38,8 @@ export type ParsedOperands<T extends OperandTable> = { [K in keyof T]: z.output<
 export interface ParsedCommandLine<T extends FlagTable, O extends OperandTable> {
   flags: ParsedFlags<T>;
   operands: ParsedOperands<O>;
+  /** The flags set on the command line or by a BEACON_* variable; the others hold their default. */
+  given: ReadonlySet<keyof T & string>;
 }
 
 export class ConfigError extends Error {}
@@ -93,10 +95,12 @@ export function parseCommandLine<T extends FlagTable, O extends OperandTable>(
     parsedOperands[name] = result.data;
   });
   const parsed: Record<string, unknown> = {};
+  const given = new Set<string>();
   for (const [flag, setting] of Object.entries(table)) {
+    if (values[flag] !== undefined || (!setting.multiple && setting.env !== false && env[envName(flag)] !== undefined)) given.add(flag);
     parsed[flag] = setting.multiple ? ((values[flag] ?? []) as string[]).map((value) => check(setting, value, '')) : single(flag, setting, values[flag], env);
   }
-  return { flags: parsed as ParsedFlags<T>, operands: parsedOperands as ParsedOperands<O> };
+  return { flags: parsed as ParsedFlags<T>, operands: parsedOperands as ParsedOperands<O>, given: given as Set<keyof T & string> };
 }
 
 function single(flag: string, setting: FlagSetting, given: unknown, env: NodeJS.ProcessEnv): unknown {

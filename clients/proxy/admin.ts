@@ -1,25 +1,37 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { PolicyInForce } from '../policy/policy-in-force.js';
 import type { InstanceWatcher } from '../registry/instance-watcher.js';
-import type { UpstreamPool } from '../upstream/upstream-pool.js';
+import type { TrafficRouter } from '../upstream/traffic-split.js';
+import { policyView } from './policy-follower.js';
 import { proxyError, sendError } from './proxy-errors.js';
 import type { ProxyConfig } from './proxy-config.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 
 export interface AdminSources {
   config: ProxyConfig;
-  pool: UpstreamPool;
+  pool: TrafficRouter;
+  policy: PolicyInForce;
   metrics: ProxyMetrics;
   watcher: InstanceWatcher;
   registryReachable(): boolean;
 }
 
-/** What GET /stats answers: the proxy's view of the service, one entry per instance. */
-export function proxyStats({ config, pool, watcher, registryReachable }: AdminSources) {
+/**
+ * What GET /stats answers: the proxy's view of the service, one entry per instance (with the
+ * groups a split or failover put it in), and the traffic policy in force, each field with its
+ * source (`policy`, `flag` or `default`) and the registry index it came from.
+ */
+export function proxyStats({ config, pool, policy, watcher, registryReachable }: AdminSources) {
+  const groups = new Map<string, string[]>();
+  for (const { group, members } of pool.groups()) {
+    for (const upstream of members) groups.set(upstream.id, [...(groups.get(upstream.id) ?? []), group]);
+  }
   return {
     service: config.service,
     tag: config.tag ?? null,
     mode: config.mode,
-    policy: config.policy,
+    policy: policy.policy.balancing,
+    trafficPolicy: { index: policy.index, registered: policy.registered ?? null, inForce: policyView(policy.policy, policy.sources) },
     registry: { url: config.registry, reachable: registryReachable(), index: watcher.index },
     panic: pool.inPanic,
     ejected: pool.ejected,
@@ -29,6 +41,7 @@ export function proxyStats({ config, pool, watcher, registryReachable }: AdminSo
       port: upstream.port,
       weight: upstream.weight,
       active: upstream.active,
+      groups: groups.get(upstream.id) ?? [],
       breaker: upstream.breaker.state,
       reopensAt: upstream.breaker.reopensAt ? new Date(upstream.breaker.reopensAt).toISOString() : null,
     })),

@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { Pool } from 'undici';
-import type { UpstreamPick, Upstream, UpstreamPool } from '../upstream/upstream-pool.js';
+import type { EffectivePolicy } from '../policy/effective-policy.js';
+import type { UpstreamChooser } from '../upstream/traffic-split.js';
+import type { UpstreamPick, Upstream } from '../upstream/upstream-pool.js';
 import { requestHeaders, responseHeaders } from './forwarded-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { RequestBody } from './request-body.js';
@@ -10,14 +12,15 @@ import { type ProxyError, proxyError, sendError } from './proxy-errors.js';
 
 export interface HttpForwarderOptions {
   service: string;
-  pool: UpstreamPool;
+  pool: UpstreamChooser;
   metrics: ProxyMetrics;
-  /** Further tries after the first, each to an instance not tried yet. */
-  retries: number;
-  /** Connecting plus waiting for response headers, per try; also the longest pause within a response body. */
-  tryTimeoutMs: number;
-  /** Until response headers, over all tries. */
-  timeoutMs: number;
+  /**
+   * The policy in force, read once when a request starts: `retries.count` further tries, each
+   * to an instance not tried yet; `tryTimeoutMs` for connecting plus waiting for response
+   * headers (also the longest pause within a response body); `timeoutMs` until response
+   * headers, over all tries. A policy change reaches the next request, never one in flight.
+   */
+  policy: () => EffectivePolicy;
 }
 
 /** RFC 9110 §9.2.2: repeating these has the effect of sending them once. */
@@ -67,7 +70,8 @@ export class HttpForwarder {
   }
 
   private async forward(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const { pool, metrics, retries, tryTimeoutMs, timeoutMs } = this.options;
+    const { pool, metrics } = this.options;
+    const { retries: { count: retries }, tryTimeoutMs, timeoutMs } = this.options.policy();
     const started = performance.now();
     const headers = requestHeaders(request.rawHeaders, request.socket.remoteAddress);
     const hasBody = request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] ?? '0') !== '0';
@@ -89,6 +93,7 @@ export class HttpForwarder {
         headers,
         body: hasBody,
         headersTimeoutMs: Math.min(tryTimeoutMs, remaining),
+        bodyTimeoutMs: tryTimeoutMs,
         // A 5xx is swallowed only if another instance is there to replace it.
         retryableStatus: mayRetry && idempotent && !hasBody && tried.length < pool.members.length,
       });
@@ -126,7 +131,7 @@ export class HttpForwarder {
     pick: UpstreamPick,
     request: IncomingMessage,
     response: ServerResponse,
-    plan: { headers: string[]; body: boolean; headersTimeoutMs: number; retryableStatus: boolean },
+    plan: { headers: string[]; body: boolean; headersTimeoutMs: number; bodyTimeoutMs: number; retryableStatus: boolean },
   ): Promise<TryResult> {
     const { pool, metrics } = this.options;
     const { upstream } = pick;
@@ -140,7 +145,7 @@ export class HttpForwarder {
           headers: plan.headers,
           body: plan.body ? new RequestBody(request) : null,
           headersTimeout: plan.headersTimeoutMs,
-          bodyTimeout: this.options.tryTimeoutMs,
+          bodyTimeout: plan.bodyTimeoutMs,
         },
         ({ statusCode, headers }) => {
           status = statusCode;
@@ -171,7 +176,7 @@ export class HttpForwarder {
   private connectionsTo(upstream: Upstream): Pool {
     let connections = this.connections.get(upstream);
     if (!connections) {
-      connections = new Pool(`http://${upstream.hostPort}`, { connect: { timeout: this.options.tryTimeoutMs } });
+      connections = new Pool(`http://${upstream.hostPort}`, { connect: { timeout: this.options.policy().tryTimeoutMs } });
       this.connections.set(upstream, connections);
     }
     return connections;
@@ -194,7 +199,7 @@ function describeFailure(error: NodeJS.ErrnoException, upstream: Upstream, servi
   return proxyError(502, `instance ${upstream.id} of "${service}" failed: ${error.message} (${code})`);
 }
 
-function unavailableMessage(service: string, pool: UpstreamPool, tried: number): string {
+function unavailableMessage(service: string, pool: UpstreamChooser, tried: number): string {
   const registered = pool.members.length;
   if (registered === 0) return `no healthy instance of "${service}" is registered`;
   return `no usable instance of "${service}": ${registered} healthy in the registry, ${pool.ejected} ejected by circuit breakers, ${tried} tried`;

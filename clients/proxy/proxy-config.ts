@@ -7,7 +7,7 @@ import {
   integerFlag,
   type LogLevel,
   logLevelFlag,
-  parseFlags,
+  parseCommandLine,
   registryFlag,
   tokenFlag,
   usage,
@@ -16,6 +16,8 @@ import { durationMs } from '../../contract/duration.js';
 import { ServiceName, Tag } from '../../contract/instance.js';
 import { POLICY_NAMES, type PolicyName } from '../balancing/policy.js';
 import type { BreakerOptions } from '../breaker/circuit-breaker.js';
+import { BEACON_DEFAULTS } from '../policy/beacon-defaults.js';
+import type { PolicyDefaults, PolicySources } from '../policy/effective-policy.js';
 
 export { ConfigError };
 
@@ -74,12 +76,17 @@ export interface ProxyConfig {
   admin: ListenAddress;
   token: string | undefined;
   logLevel: LogLevel;
+  /** The flags set on the command line or in the environment: the policy in force marks their fields `flag`, the rest `default`. */
+  flagsGiven: ReadonlySet<ProxyFlag>;
 }
+
+export type ProxyFlag = keyof typeof flags & string;
 
 /** Returns null when --help was asked for. */
 export function parseProxyConfig(argv: string[], env: NodeJS.ProcessEnv): ProxyConfig | null {
-  const parsed = parseFlags(flags, argv, env);
-  if (!parsed) return null;
+  const commandLine = parseCommandLine(flags, {}, argv, env);
+  if (!commandLine) return null;
+  const parsed = commandLine.flags;
   if (parsed['breaker-open-max'] < parsed['breaker-open']) throw new ConfigError('--breaker-open-max must not be shorter than --breaker-open');
   return {
     service: parsed.service,
@@ -102,6 +109,46 @@ export function parseProxyConfig(argv: string[], env: NodeJS.ProcessEnv): ProxyC
     admin: parsed.admin,
     token: parsed.token || undefined,
     logLevel: parsed['log-level'],
+    flagsGiven: commandLine.given,
+  };
+}
+
+/** Which flags stand in for each policy field the service's policy leaves out. */
+const FLAGS_OF_FIELD: Partial<Record<keyof PolicySources, readonly ProxyFlag[]>> = {
+  balancing: ['policy'],
+  timeoutMs: ['timeout'],
+  tryTimeoutMs: ['try-timeout'],
+  retries: ['retries'],
+  outlier: ['breaker-failures', 'breaker-open', 'breaker-open-max', 'max-ejection'],
+  panicThreshold: ['panic-threshold'],
+};
+
+/**
+ * The flags as the policy's defaults (SPEC: Traffic policy): a field is `flag` when one of its
+ * flags was given on the command line or in the environment, else Beacon's `default`.
+ */
+export function policyDefaults(config: ProxyConfig): PolicyDefaults {
+  const base = BEACON_DEFAULTS;
+  const sources = Object.fromEntries(
+    Object.keys(base).map((field) => [field, FLAGS_OF_FIELD[field as keyof PolicySources]?.some((flag) => config.flagsGiven.has(flag)) ? 'flag' : 'default']),
+  ) as PolicySources;
+  return {
+    values: {
+      ...base,
+      balancing: config.policy,
+      timeoutMs: config.timeoutMs,
+      tryTimeoutMs: config.tryTimeoutMs,
+      retries: { ...base.retries, count: config.retries },
+      outlier: {
+        ...base.outlier,
+        consecutiveFailures: config.breaker.consecutiveFailures,
+        baseEjectionTimeMs: config.breaker.openTime.baseMs,
+        maxEjectionTimeMs: config.breaker.openTime.maxMs,
+        maxEjection: config.maxEjectedShare,
+      },
+      panicThreshold: config.panicThreshold,
+    },
+    sources,
   };
 }
 

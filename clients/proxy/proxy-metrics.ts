@@ -2,13 +2,16 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { tallied, talliedNumber } from '../../contract/tallied-counter.js';
 import { TalliedHistogram } from '../../contract/tallied-histogram.js';
 import type { BreakerState, BreakerTransition } from '../breaker/circuit-breaker.js';
-import type { AttemptOutcome, Upstream, UpstreamPool, UpstreamPoolHooks } from '../upstream/upstream-pool.js';
+import type { UpstreamChooser } from '../upstream/traffic-split.js';
+import type { AttemptOutcome, Upstream, UpstreamPoolHooks } from '../upstream/upstream-pool.js';
 
 /** What the metrics read from the proxy's parts when scraped. */
 export interface ProxyGauges {
-  pool: UpstreamPool;
+  pool: Pick<UpstreamChooser, 'members' | 'inPanic'>;
   /** Whether the last blocking query to the registry succeeded. */
   registryReachable(): boolean;
+  /** The registry index of the traffic policy in force (0: only the flags); absent outside a proxy. */
+  policyIndex?(): number;
 }
 
 /**
@@ -27,6 +30,7 @@ export class ProxyMetrics {
   private retryCount = 0;
   private panicPicks = 0;
   private unavailableCount = 0;
+  private policyChanges = 0;
   private readonly duration = new TalliedHistogram(
     'beacon_proxy_request_duration_seconds',
     'Time from a request arriving to its answer being sent, retries included',
@@ -69,6 +73,15 @@ export class ProxyMetrics {
     talliedNumber(this.registry, { name: 'beacon_proxy_retries_total', help: 'Tries sent to another instance after a failure' }, () => this.retryCount);
     talliedNumber(this.registry, { name: 'beacon_proxy_panic_picks_total', help: 'Instances picked in panic mode (too few usable instances: breakers looked past)' }, () => this.panicPicks);
     talliedNumber(this.registry, { name: 'beacon_proxy_unavailable_total', help: 'Requests answered 503 (TCP: connections closed) because no instance was left to try' }, () => this.unavailableCount);
+    talliedNumber(this.registry, { name: 'beacon_proxy_policy_changes_total', help: 'Traffic policies put in force (set, replaced or removed in the registry), the first one at start included' }, () => this.policyChanges);
+    new Gauge({
+      name: 'beacon_proxy_policy_index',
+      help: 'Registry index of the traffic policy in force (0 while only the flags are); equal on every proxy of a service once all have caught up',
+      registers: [this.registry],
+      collect() {
+        this.set(gauges.policyIndex?.() ?? 0);
+      },
+    });
     new Gauge({
       name: 'beacon_proxy_panic',
       help: '1 while the last pick was made in panic mode',
@@ -119,6 +132,10 @@ export class ProxyMetrics {
 
   retried(): void {
     this.retryCount += 1;
+  }
+
+  policyChanged(): void {
+    this.policyChanges += 1;
   }
 
   unavailable(): void {

@@ -3,35 +3,41 @@ import type { AddressInfo, Server } from 'node:net';
 import { createServer as createTcpServer } from 'node:net';
 import pino, { type Logger } from 'pino';
 import { ListenError } from '../../contract/listen-error.js';
-import type { Instance } from '../../contract/instance.js';
-import { createPolicy } from '../balancing/policy.js';
+import { PolicyInForce } from '../policy/policy-in-force.js';
 import { InstanceWatcher } from '../registry/instance-watcher.js';
-import { type Upstream, UpstreamPool, type UpstreamPoolHooks } from '../upstream/upstream-pool.js';
+import { PolicyWatcher } from '../registry/policy-watcher.js';
+import { TrafficRouter } from '../upstream/traffic-split.js';
+import type { Upstream, UpstreamPoolHooks } from '../upstream/upstream-pool.js';
 import { adminHandler } from './admin.js';
 import { HttpForwarder } from './http-forwarder.js';
-import type { ListenAddress, ProxyConfig } from './proxy-config.js';
+import { PolicyFollower, toUpstreamAddress } from './policy-follower.js';
+import { type ListenAddress, policyDefaults, type ProxyConfig } from './proxy-config.js';
 import { ProxyMetrics } from './proxy-metrics.js';
 import { TcpForwarder } from './tcp-forwarder.js';
 
 /** How long a stop waits for requests in flight before cutting their connections. */
 const SHUTDOWN_GRACE_MS = 1_000;
-/** How long start waits for the first instance list before listening anyway (answering 503 meanwhile). */
+/** How long start waits for the first instance list (and policy) before listening anyway (answering 503 meanwhile, with the flags' policy). */
 const FIRST_LIST_WAIT_MS = 5_000;
 
 export interface RunningProxy {
   /** Where clients connect (the real port when --listen asked for port 0). */
   address: AddressInfo;
   adminAddress: AddressInfo;
-  pool: UpstreamPool;
+  /** The service's instances by group (split, failover), each group an UpstreamPool. */
+  pool: TrafficRouter;
+  policy: PolicyInForce;
   metrics: ProxyMetrics;
   log: Logger;
   close(): Promise<void>;
 }
 
 /**
- * `beacon proxy`, wired: the watcher follows the service's healthy instances through blocking
- * queries, the pool balances over them with a breaker each, and a forwarder (HTTP or TCP)
- * carries the traffic. The admin listener serves /metrics, /stats and /healthz.
+ * `beacon proxy`, wired: one watcher follows the service's healthy instances and another its
+ * traffic policy, both through blocking queries; the router groups the instances (split,
+ * failover) into pools that balance with a breaker each; a forwarder (HTTP or TCP) carries the
+ * traffic, reading the policy in force per request. The admin listener serves /metrics,
+ * /stats and /healthz.
  */
 export async function startProxy(config: ProxyConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningProxy> {
   const watcher = new InstanceWatcher({
@@ -40,22 +46,25 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
     ...(config.tag ? { tag: config.tag } : {}),
     ...(config.token ? { token: config.token } : {}),
   });
+  const policyWatcher = new PolicyWatcher({ registry: config.registry, service: config.service, ...(config.token ? { token: config.token } : {}) });
   let registryReachable = false;
   let forgetConnections: (upstream: Upstream) => void = () => {};
   const hooks: UpstreamPoolHooks = {};
-  const pool = new UpstreamPool({
-    policy: createPolicy<Upstream>(config.policy),
-    breaker: config.breaker,
-    panicThreshold: config.panicThreshold,
-    maxEjectedShare: config.maxEjectedShare,
-    hooks,
-  });
-  const metrics = new ProxyMetrics({ pool, registryReachable: () => registryReachable });
+  const policy = new PolicyInForce(policyDefaults(config));
+  const follower = new PolicyFollower(config, policy, hooks, log);
+  const pool = new TrafficRouter({ newPool: follower.newPool, follow: follower.follow });
+  const metrics = new ProxyMetrics({ pool, registryReachable: () => registryReachable, policyIndex: () => policy.index });
   Object.assign(hooks, loggedPoolHooks(metrics.poolHooks, log), { removed: (upstream: Upstream) => forgetConnections(upstream) });
 
+  policy.on('change', (change) => {
+    follower.apply(pool, change);
+    metrics.policyChanged();
+  });
+  policyWatcher.on('change', (registered, index) => policy.apply(registered, index));
+  policyWatcher.on('unreachable', (error, retryInMs) => log.warn({ err: error.message, retryInMs }, 'registry unreachable: keeping the traffic policy in force'));
   watcher.on('change', (instances, index) => {
     registryReachable = true;
-    pool.update(instances.map(toUpstreamAddress));
+    pool.update(instances.map((instance) => ({ ...toUpstreamAddress(instance), tags: instance.tags })));
     log.info({ service: config.service, instances: instances.length, index }, 'instance set changed');
   });
   watcher.on('unreachable', (error, retryInMs) => {
@@ -67,35 +76,36 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
     log.info({}, 'registry reachable again');
   });
   watcher.start();
-  await firstList(watcher, log);
+  policyWatcher.start();
+  await firstAnswers(watcher, policyWatcher, log);
 
   let server: Server;
   let httpServer: HttpServer | undefined;
   let stopForwarder: () => Promise<void> | void;
   if (config.mode === 'http') {
-    const forwarder = new HttpForwarder({ service: config.service, pool, metrics, retries: config.retries, tryTimeoutMs: config.tryTimeoutMs, timeoutMs: config.timeoutMs });
+    const forwarder = new HttpForwarder({ service: config.service, pool, metrics, policy: policy.read });
     forgetConnections = (upstream) => forwarder.forget(upstream);
     server = httpServer = createHttpServer(forwarder.handle);
     stopForwarder = () => forwarder.close();
   } else {
-    const forwarder = new TcpForwarder({ pool, metrics, retries: config.retries, connectTimeoutMs: config.tryTimeoutMs });
+    const forwarder = new TcpForwarder({ pool, metrics, policy: policy.read });
     server = createTcpServer({ allowHalfOpen: true }, forwarder.handle);
     stopForwarder = () => forwarder.close();
   }
-  const admin = createHttpServer(adminHandler({ config, pool, metrics, watcher, registryReachable: () => registryReachable }));
+  const admin = createHttpServer(adminHandler({ config, pool, policy, metrics, watcher, registryReachable: () => registryReachable }));
 
   try {
     await listen(server, config.listen, `${config.mode.toUpperCase()} proxy`);
     await listen(admin, config.admin, 'proxy admin');
   } catch (error) {
     server.close();
-    await watcher.close();
+    await Promise.all([watcher.close(), policyWatcher.close(), pool.close()]);
     await stopForwarder();
     throw error;
   }
   const address = server.address() as AddressInfo;
   const adminAddress = admin.address() as AddressInfo;
-  log.info({ service: config.service, mode: config.mode, policy: config.policy }, `proxy listening on ${config.mode}://${hostPort(address)}`);
+  log.info({ service: config.service, mode: config.mode, policy: policy.policy.balancing, policyIndex: policy.index }, `proxy listening on ${config.mode}://${hostPort(address)}`);
   log.info({}, `proxy admin listening on http://${hostPort(adminAddress)}`);
 
   let closing: Promise<void> | undefined;
@@ -108,24 +118,22 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
         admin.closeAllConnections();
         void stopForwarder();
       }, SHUTDOWN_GRACE_MS);
-      await watcher.close();
+      await Promise.all([watcher.close(), policyWatcher.close(), pool.close()]);
       await stopped;
       clearTimeout(grace);
       await stopForwarder();
     })());
-  return { address, adminAddress, pool, metrics, log, close };
+  return { address, adminAddress, pool, policy, metrics, log, close };
 }
 
-async function firstList(watcher: InstanceWatcher, log: Logger): Promise<void> {
+/** Waits (boundedly) for the instance list and the policy, so the first requests follow the policy too. */
+async function firstAnswers(watcher: InstanceWatcher, policyWatcher: PolicyWatcher, log: Logger): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), FIRST_LIST_WAIT_MS)));
-  const outcome = await Promise.race([watcher.ready().then(() => 'ready' as const, () => 'closed' as const), timeout]);
+  const policyKnown = policyWatcher.isKnown ? Promise.resolve() : new Promise<void>((resolve) => policyWatcher.once('change', () => resolve()));
+  const outcome = await Promise.race([Promise.all([watcher.ready(), policyKnown]).then(() => 'ready' as const, () => 'closed' as const), timeout]);
   clearTimeout(timer);
-  if (outcome === 'timeout') log.warn({}, `no instance list from the registry within ${FIRST_LIST_WAIT_MS} ms: listening anyway, answering 503 until one arrives`);
-}
-
-function toUpstreamAddress(instance: Instance) {
-  return { id: instance.id, address: instance.address, port: instance.port, weight: instance.weight };
+  if (outcome === 'timeout') log.warn({}, `no instance list or policy from the registry within ${FIRST_LIST_WAIT_MS} ms: listening anyway, answering 503 until one arrives`);
 }
 
 /** The metrics' hooks, plus a log line for every breaker transition and ejection refused. */

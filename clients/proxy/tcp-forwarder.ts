@@ -1,13 +1,17 @@
 import { connect, type Socket } from 'node:net';
-import type { Upstream, UpstreamPool } from '../upstream/upstream-pool.js';
+import type { EffectivePolicy } from '../policy/effective-policy.js';
+import type { UpstreamChooser } from '../upstream/traffic-split.js';
+import type { Upstream } from '../upstream/upstream-pool.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 
 export interface TcpForwarderOptions {
-  pool: UpstreamPool;
+  pool: UpstreamChooser;
   metrics: ProxyMetrics;
-  /** Further connection attempts after the first, each to an instance not tried yet. */
-  retries: number;
-  connectTimeoutMs: number;
+  /**
+   * The policy in force, read once per client connection: `retries.count` further connection
+   * attempts, each to an instance not tried yet, each bounded by `tryTimeoutMs`.
+   */
+  policy: () => EffectivePolicy;
 }
 
 /**
@@ -32,7 +36,8 @@ export class TcpForwarder {
   }
 
   private async forward(client: Socket): Promise<void> {
-    const { pool, metrics, retries } = this.options;
+    const { pool, metrics } = this.options;
+    const { retries: { count: retries }, tryTimeoutMs } = this.options.policy();
     client.pause();
     client.on('error', () => client.destroy());
     const tried: Upstream[] = [];
@@ -41,7 +46,7 @@ export class TcpForwarder {
       if (!pick) break;
       tried.push(pick.upstream);
       if (attempt > 0) metrics.retried();
-      const upstream = await this.connect(pick.upstream);
+      const upstream = await this.connect(pick.upstream, tryTimeoutMs);
       if (!upstream) {
         pool.release(pick, 'failure');
         metrics.attempted(pick.upstream, 'failure');
@@ -59,10 +64,10 @@ export class TcpForwarder {
   }
 
   /** Resolves with the connected socket, or undefined on an error or timeout. */
-  private connect(upstream: Upstream): Promise<Socket | undefined> {
+  private connect(upstream: Upstream, connectTimeoutMs: number): Promise<Socket | undefined> {
     return new Promise((resolve) => {
       const socket = connect({ host: upstream.address, port: upstream.port, allowHalfOpen: true });
-      socket.setTimeout(this.options.connectTimeoutMs, () => {
+      socket.setTimeout(connectTimeoutMs, () => {
         socket.destroy();
         resolve(undefined);
       });

@@ -36,16 +36,16 @@ export interface InstanceWatcherEvents {
   reconnected: [];
 }
 
-const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 30_000, jitter: 0.5 };
-const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 30_000, jitter: 0.5 };
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 /**
  * A blocking query that comes back at once with the same index (a spurious wake-up, a registry
  * answering its waiters as it shuts down, or a proxy that drops the query string) is followed by
  * a short pause, so a misbehaving path costs a few requests a second, not a hot loop. Changes
  * are never delayed by it.
  */
-const UNCHANGED_ANSWER_SPACING_MS = 100;
-const WaitSeconds = z.number().int('must be an integer').min(1, 'must be 1-300').max(300, 'must be 1-300 (the registry caps wait at 300 s)');
+export const UNCHANGED_ANSWER_SPACING_MS = 100;
+export const WaitSeconds = z.number().int('must be an integer').min(1, 'must be 1-300').max(300, 'must be 1-300 (the registry caps wait at 300 s)');
 
 /**
  * Keeps one service's healthy instance set current through blocking queries: each query
@@ -188,7 +188,7 @@ export class InstanceWatcher extends EventEmitter<InstanceWatcherEvents> {
 }
 
 /** Waits ms, or less if the signal aborts first; never rejects. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);

@@ -79,10 +79,10 @@ export interface UpstreamPoolHooks {
 export class UpstreamPool {
   private upstreams: Upstream[] = [];
   private readonly candidates: Upstream[] = [];
-  private readonly policy: BalancingPolicy<Upstream>;
-  private readonly breakerOptions: BreakerOptions;
-  private readonly panicThreshold: number;
-  private readonly maxEjectedShare: number;
+  private policy: BalancingPolicy<Upstream>;
+  private breakerOptions: BreakerOptions;
+  private panicThreshold: number;
+  private maxEjectedShare: number;
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly hooks: UpstreamPoolHooks;
@@ -183,6 +183,41 @@ export class UpstreamPool {
   /** The pick's work is over: the instance's load drops. Once per pick. */
   finish(pick: UpstreamPick): void {
     pick.upstream.active -= 1;
+  }
+
+  /** The balancing policy in use. */
+  get balancing(): BalancingPolicy<Upstream> {
+    return this.policy;
+  }
+
+  /**
+   * Balances from the next pick on with another policy (a traffic policy changed). Picks made
+   * are unaffected: a pick holds its upstream, not the policy.
+   */
+  setBalancing(policy: BalancingPolicy<Upstream>): void {
+    this.policy = policy;
+  }
+
+  /** New thresholds (shares, 0-1) for the next pick and the next trip. */
+  setThresholds(thresholds: { panicThreshold: number; maxEjectedShare: number }): void {
+    if (!(thresholds.panicThreshold >= 0 && thresholds.panicThreshold <= 1)) throw new RangeError('panicThreshold must be between 0 and 1');
+    if (!(thresholds.maxEjectedShare >= 0 && thresholds.maxEjectedShare <= 1)) throw new RangeError('maxEjectedShare must be between 0 and 1');
+    this.panicThreshold = thresholds.panicThreshold;
+    this.maxEjectedShare = thresholds.maxEjectedShare;
+  }
+
+  /**
+   * Breaker settings for instances that join from now on. A breaker keeps the settings it was
+   * made with: changing them under one mid-count would make its state mean nothing.
+   */
+  setBreakerOptions(options: BreakerOptions): void {
+    this.breakerOptions = options;
+  }
+
+  /** Whether some instance not in `tried` would be admitted by its breaker (without panic). */
+  hasUsable(tried: readonly Upstream[] = []): boolean {
+    for (const upstream of this.upstreams) if (upstream.breaker.admits && !tried.includes(upstream)) return true;
+    return false;
   }
 
   /** Instances whose breaker is not closed. */

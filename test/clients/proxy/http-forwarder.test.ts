@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, request as httpRequest, type Server
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { createPolicy } from '../../../clients/balancing/policy.js';
+import { BEACON_DEFAULTS } from '../../../clients/policy/beacon-defaults.js';
 import { HttpForwarder } from '../../../clients/proxy/http-forwarder.js';
 import { ProxyMetrics } from '../../../clients/proxy/proxy-metrics.js';
 import { type Upstream, UpstreamPool } from '../../../clients/upstream/upstream-pool.js';
@@ -32,13 +33,12 @@ async function forwarderOver(upstreams: { id: string; port: number }[], options:
   const pool = new UpstreamPool({ policy: createPolicy<Upstream>('weighted-round-robin') });
   pool.update(upstreams.map(({ id, port }) => ({ id, address: '127.0.0.1', port, weight: 1 })));
   const metrics = new ProxyMetrics({ pool, registryReachable: () => true });
+  const policy = { ...BEACON_DEFAULTS, retries: { ...BEACON_DEFAULTS.retries, count: options.retries ?? 2 }, tryTimeoutMs: options.tryTimeoutMs ?? 2000, timeoutMs: 10_000 };
   const forwarder = new HttpForwarder({
     service: 'web',
     pool,
     metrics,
-    retries: options.retries ?? 2,
-    tryTimeoutMs: options.tryTimeoutMs ?? 2000,
-    timeoutMs: 10_000,
+    policy: () => policy,
   });
   const server: Server = createServer(forwarder.handle);
   server.listen(0, '127.0.0.1');
