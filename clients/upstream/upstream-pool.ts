@@ -133,9 +133,10 @@ export class UpstreamPool {
 
   /**
    * Picks an instance, leaving out those in `tried` (a retry goes elsewhere). Undefined when
-   * nothing is left. The caller must report the outcome with `release`.
+   * nothing is left. The caller must report the outcome with `release`. `key` is the request's
+   * hash key, for ring-hash (a header's or cookie's value, the client's address in TCP mode).
    */
-  choose(tried: readonly Upstream[] = []): UpstreamPick | undefined {
+  choose(tried: readonly Upstream[] = [], key?: string): UpstreamPick | undefined {
     const all = this.upstreams;
     const candidates = this.candidates;
     candidates.length = 0;
@@ -150,7 +151,7 @@ export class UpstreamPool {
       candidates.length = 0;
       for (const upstream of all) if (!tried.includes(upstream)) candidates.push(upstream);
     }
-    const upstream = this.policy.pick(candidates);
+    const upstream = this.policy.pick(candidates, key, all);
     candidates.length = 0;
     if (!upstream) return undefined;
     let permit = upstream.breaker.admit();
