@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { Pool } from 'undici';
+import { type HashOn, hashKeyOf } from '../balancing/hash-key.js';
 import type { UpstreamPick, Upstream, UpstreamPool } from '../upstream/upstream-pool.js';
 import { requestHeaders, responseHeaders } from './forwarded-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
@@ -18,6 +19,8 @@ export interface HttpForwarderOptions {
   tryTimeoutMs: number;
   /** Until response headers, over all tries. */
   timeoutMs: number;
+  /** Where ring-hash finds a request's key (unset: no key). */
+  hashOn?: HashOn;
 }
 
 /** RFC 9110 §9.2.2: repeating these has the effect of sending them once. */
@@ -73,6 +76,7 @@ export class HttpForwarder {
     const hasBody = request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] ?? '0') !== '0';
     const idempotent = IDEMPOTENT.has(request.method!);
     const tried: Upstream[] = [];
+    const key = hashKeyOf(request.headers, this.options.hashOn);
     let failure: ProxyError | undefined;
     for (let attempt = 0; attempt <= retries; attempt++) {
       const remaining = timeoutMs - (performance.now() - started);
@@ -80,7 +84,7 @@ export class HttpForwarder {
         failure = proxyError(504, `no instance of "${this.options.service}" answered within ${timeoutMs} ms`);
         break;
       }
-      const pick = pool.choose(tried);
+      const pick = pool.choose(tried, key);
       if (!pick) break;
       tried.push(pick.upstream);
       if (attempt > 0) metrics.retried();

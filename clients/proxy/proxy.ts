@@ -73,7 +73,15 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
   let httpServer: HttpServer | undefined;
   let stopForwarder: () => Promise<void> | void;
   if (config.mode === 'http') {
-    const forwarder = new HttpForwarder({ service: config.service, pool, metrics, retries: config.retries, tryTimeoutMs: config.tryTimeoutMs, timeoutMs: config.timeoutMs });
+    const forwarder = new HttpForwarder({
+      service: config.service,
+      pool,
+      metrics,
+      retries: config.retries,
+      tryTimeoutMs: config.tryTimeoutMs,
+      timeoutMs: config.timeoutMs,
+      ...(config.hashOn ? { hashOn: config.hashOn } : {}),
+    });
     forgetConnections = (upstream) => forwarder.forget(upstream);
     server = httpServer = createHttpServer(forwarder.handle);
     stopForwarder = () => forwarder.close();
