@@ -8,10 +8,11 @@ import { pickByWeight } from './weighted-random.js';
  * spread of an instance's share shrinks as 1/sqrt(entries): 512 keeps it within a few percent.
  */
 const LIGHTEST_ENTRIES = 512;
-/** Past this many entries, every instance gets fewer per unit of weight (and the ring stops growing). */
-const MAX_RING_ENTRIES = 131_072;
-/** Entry keys are packed as position × 2^21 + owner, so one numeric sort orders both. */
-const OWNER_SPACE = 2 ** 21;
+/**
+ * Past this many entries, every instance gets fewer per unit of weight (and the ring stops
+ * growing): it bounds a rebuild, which holds the event loop (docs/benchmarks.md has the cost).
+ */
+const MAX_RING_ENTRIES = 65_536;
 
 /**
  * Consistent hashing on a request key (Karger et al.; Envoy's RING_HASH): each instance is
@@ -22,7 +23,7 @@ const OWNER_SPACE = 2 ** 21;
  * Unlike Envoy, an instance's number of points does not depend on the others (Envoy scales
  * every host so the ring has at least 1,024 entries, so a fourth host would also move points
  * of the other three and about a third of the keys instead of a quarter). Here the lightest
- * instance gets a fixed 512 and the rest in proportion, until the ring would pass 131,072
+ * instance gets a fixed 512 and the rest in proportion, until the ring would pass 65,536
  * entries; only a new lightest weight or that cap rescales everyone. A ring rather than
  * Maglev: Maglev's table moves a few percent more keys than 1/N on a change, and the walk to
  * the next point gives a retry a stable second choice for free.
@@ -108,20 +109,19 @@ class Ring<E extends Endpoint> {
     }
     const perLightest = Math.max(1, Math.min(LIGHTEST_ENTRIES, Math.floor((MAX_RING_ENTRIES * lightest) / total)));
     const counts = this.hosts.map((host) => Math.max(1, Math.round((perLightest * (onlyZeroWeights ? 1 : host.weight)) / lightest)));
-    const entries = new Float64Array(counts.reduce((sum, count) => sum + count, 0));
+    const size = counts.reduce((sum, count) => sum + count, 0);
+    this.positions = new Uint32Array(size);
+    this.owners = new Uint32Array(size);
     let next = 0;
-    for (const [owner, host] of this.hosts.entries()) {
+    for (let owner = 0; owner < this.hosts.length; owner++) {
+      const id = this.hosts[owner]!.id;
       // Seeded by the entry's number: every proxy places instance `id` at the same points.
-      for (let i = 0; i < counts[owner]!; i++) entries[next++] = murmur3(host.id, i) * OWNER_SPACE + owner;
+      for (let i = 0; i < counts[owner]!; i++) {
+        this.positions[next] = murmur3(id, i);
+        this.owners[next++] = owner;
+      }
     }
-    entries.sort();
-    this.positions = new Uint32Array(entries.length);
-    this.owners = new Uint32Array(entries.length);
-    for (const [i, entry] of entries.entries()) {
-      const position = Math.floor(entry / OWNER_SPACE);
-      this.positions[i] = position;
-      this.owners[i] = entry - position * OWNER_SPACE;
-    }
+    sortByPosition(this.positions, this.owners);
     this.stamps = new Uint32Array(this.hosts.length);
   }
 
@@ -139,6 +139,39 @@ class Ring<E extends Endpoint> {
     }
     return ++this.stamp;
   }
+}
+
+/**
+ * Sorts the positions, carrying each one's owner along: an LSD radix sort, four passes of 8
+ * bits, linear in the entries (a numeric sort of packed doubles was several times slower).
+ * Stable, so equal positions keep the owners' order and every proxy builds the same ring.
+ */
+function sortByPosition(positions: Uint32Array, owners: Uint32Array): void {
+  const size = positions.length;
+  let fromPositions = positions;
+  let fromOwners = owners;
+  let toPositions: Uint32Array = new Uint32Array(size);
+  let toOwners: Uint32Array = new Uint32Array(size);
+  const starts = new Uint32Array(256);
+  for (let shift = 0; shift < 32; shift += 8) {
+    starts.fill(0);
+    for (let i = 0; i < size; i++) starts[(fromPositions[i]! >>> shift) & 255]! += 1;
+    let sum = 0;
+    for (let digit = 0; digit < 256; digit++) {
+      const count = starts[digit]!;
+      starts[digit] = sum;
+      sum += count;
+    }
+    for (let i = 0; i < size; i++) {
+      const position = fromPositions[i]!;
+      const at = starts[(position >>> shift) & 255]!++;
+      toPositions[at] = position;
+      toOwners[at] = fromOwners[i]!;
+    }
+    [fromPositions, toPositions] = [toPositions, fromPositions];
+    [fromOwners, toOwners] = [toOwners, fromOwners];
+  }
+  // Four passes, four swaps: the sorted entries are back in the arrays given.
 }
 
 /** Index of the first position ≥ hash, wrapping to 0 past the last (binary search). */
