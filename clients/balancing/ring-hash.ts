@@ -20,21 +20,21 @@ const MAX_RING_ENTRIES = 65_536;
  * first point at or after its own hash. An instance that comes or goes takes or gives back only
  * the keys on its own arcs, about 1/N of them.
  *
- * Unlike Envoy, an instance's number of points does not depend on the others (Envoy scales
- * every host so the ring has at least 1,024 entries, so a fourth host would also move points
- * of the other three and about a third of the keys instead of a quarter). Here the lightest
- * instance gets a fixed 512 and the rest in proportion, until the ring would pass 65,536
- * entries; only a new lightest weight or that cap rescales everyone. A ring rather than
- * Maglev: Maglev's table moves a few percent more keys than 1/N on a change, and the walk to
- * the next point gives a retry a stable second choice for free.
+ * Unlike Envoy, an instance's number of points does not depend on the others: Envoy scales
+ * every host so the ring has at least 1,024 entries, so a fourth host also takes points off
+ * the other three and moves more keys than its own share (docs/benchmarks.md). Here the
+ * lightest instance gets a fixed 512 and the rest in proportion, until the ring would pass
+ * 65,536 entries; only a new lightest weight or that cap rescales everyone. A ring rather
+ * than Maglev: Maglev trades minimal disruption for balance (its paper), and walking the ring
+ * to the next point gives a retry a stable second choice for free.
  *
  * Instances left out of a pick (breaker open, already tried) stay on the ring and are walked
  * past, as Envoy walks to the next host: a retry of the same key always goes to the same
  * second instance, and a breaker that opens and closes moves no key for good. The ring is
  * built over `members` (the whole set) and rebuilt only when its membership or weights change.
- * A request without a key goes to a weighted random instance. Slow start does not apply:
- * a ramping weight would move keys on every pick (Envoy offers slow start only for
- * round-robin and least-request, for the same reason).
+ * A request without a key goes to a weighted random instance. Slow start does not apply: a
+ * ramping weight would move keys on every pick (Envoy, too, offers slow start only for
+ * round-robin and least-request).
  */
 export class RingHash<E extends Endpoint> implements BalancingPolicy<E> {
   readonly name = 'ring-hash' as const;
