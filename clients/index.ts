@@ -6,6 +6,7 @@
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { createPolicy, POLICY_NAMES, type BalancingPolicy, type PolicyName } from './balancing/policy.js';
 export type { Endpoint } from './balancing/endpoint.js';
+export { hashKeyOf, type HashOn } from './balancing/hash-key.js';
 export {
   BREAKER_TRANSITIONS,
   CircuitBreaker,

@@ -1,5 +1,6 @@
 import type { Endpoint } from './endpoint.js';
 import { LeastRequest } from './least-request.js';
+import { RingHash } from './ring-hash.js';
 import { WeightedRandom } from './weighted-random.js';
 import { SmoothWeightedRoundRobin } from './weighted-round-robin.js';
 
@@ -10,11 +11,15 @@ import { SmoothWeightedRoundRobin } from './weighted-round-robin.js';
  */
 export interface BalancingPolicy<E extends Endpoint = Endpoint> {
   readonly name: PolicyName;
-  /** One of `candidates`, or undefined when there are none. */
-  pick(candidates: readonly E[]): E | undefined;
+  /**
+   * One of `candidates`, or undefined when there are none. `key` is the request's hash key
+   * (ring-hash; the others ignore it). `members` is the whole set the candidates were taken
+   * from (default: the candidates), so ring-hash can walk past the ones left out.
+   */
+  pick(candidates: readonly E[], key?: string, members?: readonly E[]): E | undefined;
 }
 
-export const POLICY_NAMES = ['weighted-round-robin', 'least-request', 'random'] as const;
+export const POLICY_NAMES = ['weighted-round-robin', 'least-request', 'random', 'ring-hash'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 export function createPolicy<E extends Endpoint>(name: PolicyName, random: () => number = Math.random): BalancingPolicy<E> {
@@ -25,5 +30,7 @@ export function createPolicy<E extends Endpoint>(name: PolicyName, random: () =>
       return new LeastRequest<E>(random);
     case 'random':
       return new WeightedRandom<E>(random);
+    case 'ring-hash':
+      return new RingHash<E>(random);
   }
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { Pool } from 'undici';
+import { hashKeyOf } from '../balancing/hash-key.js';
 import type { EffectivePolicy } from '../policy/effective-policy.js';
 import type { UpstreamChooser } from '../upstream/traffic-split.js';
 import type { UpstreamPick, Upstream } from '../upstream/upstream-pool.js';
@@ -71,12 +72,13 @@ export class HttpForwarder {
 
   private async forward(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const { pool, metrics } = this.options;
-    const { retries: { count: retries }, tryTimeoutMs, timeoutMs } = this.options.policy();
+    const { retries: { count: retries }, tryTimeoutMs, timeoutMs, hashOn } = this.options.policy();
     const started = performance.now();
     const headers = requestHeaders(request.rawHeaders, request.socket.remoteAddress);
     const hasBody = request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] ?? '0') !== '0';
     const idempotent = IDEMPOTENT.has(request.method!);
     const tried: Upstream[] = [];
+    const key = hashKeyOf(request.headers, hashOn);
     let failure: ProxyError | undefined;
     for (let attempt = 0; attempt <= retries; attempt++) {
       const remaining = timeoutMs - (performance.now() - started);
@@ -84,7 +86,7 @@ export class HttpForwarder {
         failure = proxyError(504, `no instance of "${this.options.service}" answered within ${timeoutMs} ms`);
         break;
       }
-      const pick = pool.choose(tried);
+      const pick = pool.choose(tried, key);
       if (!pick) break;
       tried.push(pick.upstream);
       if (attempt > 0) metrics.retried();

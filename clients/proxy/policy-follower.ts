@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Instance } from '../../contract/instance.js';
-import { type BalancingPolicy, createPolicy, POLICY_NAMES, type PolicyName } from '../balancing/policy.js';
+import { type BalancingPolicy, createPolicy } from '../balancing/policy.js';
 import type { BreakerOptions } from '../breaker/circuit-breaker.js';
 import type { EffectivePolicy, PolicySources } from '../policy/effective-policy.js';
 import type { PolicyChange, PolicyInForce } from '../policy/policy-in-force.js';
@@ -32,6 +32,7 @@ export class PolicyFollower {
       breaker: this.breakerFor(policy),
       panicThreshold: policy.panicThreshold,
       maxEjectedShare: policy.outlier.maxEjection,
+      slowStartMs: policy.slowStartMs,
       hooks: this.hooks,
     });
   };
@@ -57,6 +58,7 @@ export class PolicyFollower {
     for (const pool of router.pools()) {
       if (balancingChanged) pool.setBalancing(this.balancingFor(policy));
       pool.setThresholds({ panicThreshold: policy.panicThreshold, maxEjectedShare: policy.outlier.maxEjection });
+      pool.setSlowStart(policy.slowStartMs);
       pool.setBreakerOptions(this.breakerFor(policy));
     }
     if (!isDeepStrictEqual(policy.split, previous.split) || !isDeepStrictEqual(policy.failover, previous.failover)) router.route(policy.split, policy.failover);
@@ -64,9 +66,7 @@ export class PolicyFollower {
   }
 
   private balancingFor(policy: EffectivePolicy): BalancingPolicy<Upstream> {
-    if ((POLICY_NAMES as readonly string[]).includes(policy.balancing)) return createPolicy<Upstream>(policy.balancing as PolicyName);
-    this.log.warn({ balancing: policy.balancing }, `this proxy cannot balance by ${policy.balancing} yet: using weighted-round-robin`);
-    return createPolicy<Upstream>('weighted-round-robin');
+    return createPolicy<Upstream>(policy.balancing);
   }
 
   private breakerFor(policy: EffectivePolicy): BreakerOptions {

@@ -14,6 +14,7 @@ import {
 } from '../../contract/command-line.js';
 import { durationMs } from '../../contract/duration.js';
 import { ServiceName, Tag } from '../../contract/instance.js';
+import type { HashOn } from '../balancing/hash-key.js';
 import { POLICY_NAMES, type PolicyName } from '../balancing/policy.js';
 import type { BreakerOptions } from '../breaker/circuit-breaker.js';
 import { BEACON_DEFAULTS } from '../policy/beacon-defaults.js';
@@ -29,6 +30,9 @@ function bounded(flag: string, minMs: number, maxMs: number) {
   return durationMs(flag).refine((ms) => ms >= minMs && ms <= maxMs, `${flag} must be between ${minMs} ms and ${maxMs / 1000} s`);
 }
 
+/** A header or cookie name: an RFC 9110 §5.6.2 token (as a policy's `hashOn` takes). */
+const TOKEN = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, "must be a header or cookie name (letters, digits and !#$%&'*+.^_`|~-), 1-128 characters");
+
 /** `beacon proxy`'s flags (SPEC: Proxy); the defaults are documented in docs/proxy.md. */
 const flags = {
   service: { help: 'the service to forward to', schema: checkedFlag('--service', ServiceName) },
@@ -40,6 +44,8 @@ const flags = {
     help: `balancing policy: ${POLICY_NAMES.join(', ')}`,
     schema: z.enum(POLICY_NAMES, { error: `--policy must be one of ${POLICY_NAMES.join(', ')}` }),
   },
+  'hash-header': { default: '', help: 'ring-hash: hash this request header (HTTP mode)', schema: checkedFlag('--hash-header', TOKEN, { optional: true }) },
+  'hash-cookie': { default: '', help: 'ring-hash: hash this cookie (HTTP mode)', schema: checkedFlag('--hash-cookie', TOKEN, { optional: true }) },
   tag: { default: '', help: 'only instances with this tag (empty: all)', schema: checkedFlag('--tag', Tag, { optional: true }) },
   retries: { default: '2', help: 'further tries, each on another instance', schema: integerFlag('--retries', 0, 10) },
   'try-timeout': { default: '5s', help: 'per try: connecting and waiting for response headers', schema: bounded('--try-timeout', 1, 600_000) },
@@ -66,6 +72,8 @@ export interface ProxyConfig {
   registry: string;
   mode: 'http' | 'tcp';
   policy: PolicyName;
+  /** With ring-hash in HTTP mode: what a request's key is (in TCP mode: the client's address). */
+  hashOn: HashOn | undefined;
   tag: string | undefined;
   retries: number;
   tryTimeoutMs: number;
@@ -88,12 +96,14 @@ export function parseProxyConfig(argv: string[], env: NodeJS.ProcessEnv): ProxyC
   if (!commandLine) return null;
   const parsed = commandLine.flags;
   if (parsed['breaker-open-max'] < parsed['breaker-open']) throw new ConfigError('--breaker-open-max must not be shorter than --breaker-open');
+  const hashOn = hashOnOf(parsed.policy, parsed.mode, parsed['hash-header'], parsed['hash-cookie']);
   return {
     service: parsed.service,
     listen: parsed.listen,
     registry: parsed.registry.replace(/\/+$/, ''),
     mode: parsed.mode,
     policy: parsed.policy,
+    hashOn,
     tag: parsed.tag || undefined,
     retries: parsed.retries,
     tryTimeoutMs: parsed['try-timeout'],
@@ -136,6 +146,7 @@ export function policyDefaults(config: ProxyConfig): PolicyDefaults {
     values: {
       ...base,
       balancing: config.policy,
+      hashOn: config.hashOn,
       timeoutMs: config.timeoutMs,
       tryTimeoutMs: config.tryTimeoutMs,
       retries: { ...base.retries, count: config.retries },
@@ -150,6 +161,16 @@ export function policyDefaults(config: ProxyConfig): PolicyDefaults {
     },
     sources,
   };
+}
+
+/** The key source ring-hash needs in HTTP mode, exactly one of the two; neither applies to another policy. */
+function hashOnOf(policy: PolicyName, mode: 'http' | 'tcp', header: string, cookie: string): HashOn | undefined {
+  if (header && cookie) throw new ConfigError('--hash-header and --hash-cookie exclude each other: give one');
+  if ((header || cookie) && policy !== 'ring-hash') throw new ConfigError(`--hash-${header ? 'header' : 'cookie'} applies only to --policy ring-hash`);
+  if ((header || cookie) && mode === 'tcp') throw new ConfigError('--hash-header and --hash-cookie apply to HTTP mode: in TCP mode ring-hash hashes the client\'s address');
+  if (policy === 'ring-hash' && mode === 'http' && !header && !cookie) throw new ConfigError('--policy ring-hash needs --hash-header NAME or --hash-cookie NAME in HTTP mode');
+  if (header) return { header: header.toLowerCase() };
+  return cookie ? { cookie } : undefined;
 }
 
 export function proxyUsage(): string {

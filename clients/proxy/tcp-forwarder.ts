@@ -42,7 +42,8 @@ export class TcpForwarder {
     client.on('error', () => client.destroy());
     const tried: Upstream[] = [];
     for (let attempt = 0; attempt <= retries && !client.destroyed; attempt++) {
-      const pick = pool.choose(tried);
+      // Ring-hash's key in TCP mode: the client's address, so a client keeps its instance.
+      const pick = pool.choose(tried, client.remoteAddress);
       if (!pick) break;
       tried.push(pick.upstream);
       if (attempt > 0) metrics.retried();

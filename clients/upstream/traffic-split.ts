@@ -20,7 +20,8 @@ export interface TrafficRouterOptions {
 
 /** What the forwarders pick from: one pool, or a router over several. */
 export interface UpstreamChooser {
-  choose(tried?: readonly Upstream[]): UpstreamPick | undefined;
+  /** `key`: the request's ring-hash key, if the balancing in force hashes. */
+  choose(tried?: readonly Upstream[], key?: string): UpstreamPick | undefined;
   release(pick: UpstreamPick, outcome: AttemptOutcome): void;
   report(pick: UpstreamPick, outcome: AttemptOutcome): void;
   finish(pick: UpstreamPick): void;
@@ -130,14 +131,14 @@ export class TrafficRouter implements UpstreamChooser {
     ];
   }
 
-  choose(tried: readonly Upstream[] = []): UpstreamPick | undefined {
+  choose(tried: readonly Upstream[] = [], key?: string): UpstreamPick | undefined {
     // The common case, no split and no failover, costs one branch over a bare pool.
-    if (this.split.length === 0 && this.failover.length === 0) return this.pick(this.all, tried);
+    if (this.split.length === 0 && this.failover.length === 0) return this.pick(this.all, tried, key);
     const primary = this.split.length === 0 ? this.all : this.nextSplitGroup();
-    if (primary.hasUsable(tried)) return this.pick(primary, tried);
-    for (const pool of this.failover) if (pool.hasUsable(tried)) return this.pick(pool, tried);
-    for (const group of this.split) if (group.pool.hasUsable(tried)) return this.pick(group.pool, tried);
-    return this.pick(primary, tried) ?? this.firstPick(tried);
+    if (primary.hasUsable(tried)) return this.pick(primary, tried, key);
+    for (const pool of this.failover) if (pool.hasUsable(tried)) return this.pick(pool, tried, key);
+    for (const group of this.split) if (group.pool.hasUsable(tried)) return this.pick(group.pool, tried, key);
+    return this.pick(primary, tried, key) ?? this.firstPick(tried, key);
   }
 
   // A pick's outcome concerns only its upstream's breaker and load, whatever pool made it.
@@ -169,15 +170,15 @@ export class TrafficRouter implements UpstreamChooser {
     return this.lastPool.inPanic;
   }
 
-  private pick(pool: UpstreamPool, tried: readonly Upstream[]): UpstreamPick | undefined {
+  private pick(pool: UpstreamPool, tried: readonly Upstream[], key?: string): UpstreamPick | undefined {
     this.lastPool = pool;
-    return pool.choose(tried);
+    return pool.choose(tried, key);
   }
 
   /** Panic mode anywhere, in failover order, when the primary has no instance at all. */
-  private firstPick(tried: readonly Upstream[]): UpstreamPick | undefined {
+  private firstPick(tried: readonly Upstream[], key?: string): UpstreamPick | undefined {
     for (const pool of this.failover) {
-      const pick = this.pick(pool, tried);
+      const pick = this.pick(pool, tried, key);
       if (pick) return pick;
     }
     return undefined;

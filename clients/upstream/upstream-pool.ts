@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../../contract/clock.js';
 import type { Endpoint } from '../balancing/endpoint.js';
 import type { BalancingPolicy } from '../balancing/policy.js';
+import { type RampedEndpoint, SlowStart } from '../balancing/slow-start.js';
 import { type BreakerOptions, type BreakerPermit, type BreakerTransition, CircuitBreaker, DEFAULT_BREAKER_OPTIONS } from '../breaker/circuit-breaker.js';
 
 /** Where an instance listens, as the registry lists it. */
@@ -12,9 +13,13 @@ export interface UpstreamAddress {
 }
 
 /** One instance traffic can go to: its address, its weight, its load and its breaker. */
-export class Upstream implements Endpoint {
+export class Upstream implements Endpoint, RampedEndpoint {
   /** Requests (or connections) in flight. */
   active = 0;
+  /** When it became usable (added, or its breaker closed); -Infinity for the pool's first set. */
+  usableSince = Number.NEGATIVE_INFINITY;
+  /** Slow start's share of its weight (1: full weight). */
+  ramp = 1;
 
   constructor(
     readonly id: string,
@@ -56,6 +61,12 @@ export interface UpstreamPoolOptions {
    * instance may always be ejected.
    */
   maxEjectedShare?: number;
+  /**
+   * Envoy's slow start (default 0: off): an instance added to the set, or back after its
+   * breaker closed, ramps from 10% to its full weight over this many ms (`setSlowStart`
+   * changes it live). Not under ring-hash, whose ring must not move with a ramp.
+   */
+  slowStartMs?: number;
   clock?: Clock;
   random?: () => number;
   hooks?: UpstreamPoolHooks;
@@ -86,6 +97,7 @@ export class UpstreamPool {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly hooks: UpstreamPoolHooks;
+  private readonly slowStart: SlowStart<Upstream>;
   private panicking = false;
 
   constructor(options: UpstreamPoolOptions) {
@@ -96,6 +108,7 @@ export class UpstreamPool {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.hooks = options.hooks ?? {};
+    this.slowStart = new SlowStart(options.slowStartMs ?? 0);
     if (!(this.panicThreshold >= 0 && this.panicThreshold <= 1)) throw new RangeError('panicThreshold must be between 0 and 1');
     if (!(this.maxEjectedShare >= 0 && this.maxEjectedShare <= 1)) throw new RangeError('maxEjectedShare must be between 0 and 1');
   }
@@ -110,12 +123,25 @@ export class UpstreamPool {
     return this.panicking;
   }
 
+  /** The slow-start window in force, in ms (0: off). */
+  get slowStartMs(): number {
+    return this.slowStart.window;
+  }
+
+  /** Changes the slow-start window live: instances that became usable within it ramp from where they are. */
+  setSlowStart(windowMs: number): void {
+    this.slowStart.setWindow(windowMs, this.upstreams, this.clock.now());
+  }
+
   /**
    * Replaces the set with the registry's healthy instances. An instance that stays (same id,
-   * address and port) keeps its breaker and load; a moved one starts afresh.
+   * address and port) keeps its breaker and load; a moved one starts afresh, and slow start
+   * ramps it up. The first set after an empty pool starts at full weight: ramping everyone
+   * alike would change no one's share.
    */
   update(addresses: readonly UpstreamAddress[]): void {
     const previous = new Map(this.upstreams.map((upstream) => [upstream.id, upstream]));
+    const ramps = this.upstreams.length > 0;
     const next: Upstream[] = [];
     for (const { id, address, port, weight } of addresses) {
       const kept = previous.get(id);
@@ -124,18 +150,25 @@ export class UpstreamPool {
         previous.delete(id);
         next.push(kept);
       } else {
-        next.push(this.createUpstream(id, address, port, weight));
+        const added = this.createUpstream(id, address, port, weight);
+        if (ramps) this.slowStart.began(added, this.clock.now());
+        next.push(added);
       }
     }
     this.upstreams = next;
-    for (const gone of previous.values()) this.hooks.removed?.(gone);
+    for (const gone of previous.values()) {
+      this.slowStart.forget(gone);
+      this.hooks.removed?.(gone);
+    }
   }
 
   /**
    * Picks an instance, leaving out those in `tried` (a retry goes elsewhere). Undefined when
-   * nothing is left. The caller must report the outcome with `release`.
+   * nothing is left. The caller must report the outcome with `release`. `key` is the request's
+   * hash key, for ring-hash (a header's or cookie's value, the client's address in TCP mode).
    */
-  choose(tried: readonly Upstream[] = []): UpstreamPick | undefined {
+  choose(tried: readonly Upstream[] = [], key?: string): UpstreamPick | undefined {
+    if (this.slowStart.size !== 0) this.slowStart.advance(this.clock.now());
     const all = this.upstreams;
     const candidates = this.candidates;
     candidates.length = 0;
@@ -150,7 +183,7 @@ export class UpstreamPool {
       candidates.length = 0;
       for (const upstream of all) if (!tried.includes(upstream)) candidates.push(upstream);
     }
-    const upstream = this.policy.pick(candidates);
+    const upstream = this.policy.pick(candidates, key, all);
     candidates.length = 0;
     if (!upstream) return undefined;
     let permit = upstream.breaker.admit();
@@ -233,7 +266,11 @@ export class UpstreamPool {
       this.breakerOptions,
       this.clock,
       {
-        transition: (transition) => this.hooks.transition?.(transition, upstream!),
+        transition: (transition) => {
+          // Back from an ejection: as cold as a new instance, so it ramps up again (Envoy does the same).
+          if (transition === 'recover') this.slowStart.began(upstream!, this.clock.now());
+          this.hooks.transition?.(transition, upstream!);
+        },
         mayTrip: () => {
           const allowed = Math.max(1, Math.floor(this.upstreams.length * this.maxEjectedShare));
           if (this.ejected < allowed) return true;

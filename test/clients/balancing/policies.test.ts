@@ -4,13 +4,14 @@ import type { Endpoint } from '../../../clients/balancing/endpoint.js';
 import { createPolicy, POLICY_NAMES } from '../../../clients/balancing/policy.js';
 
 interface TestEndpoint extends Endpoint {
+  id: string;
   name: string;
   weight: number;
   active: number;
 }
 
 function endpoints(...weights: number[]): TestEndpoint[] {
-  return weights.map((weight, i) => ({ name: `e${i}`, weight, active: 0 }));
+  return weights.map((weight, i) => ({ id: `e${i}`, name: `e${i}`, weight, active: 0 }));
 }
 
 /** A seeded generator (mulberry32), so statistical tests see the same draws on every run. */
