@@ -119,6 +119,28 @@ describe('beacon proxy follows the traffic policy (real registry, real proxies, 
     assert.ok(Math.abs(canaryShare - 0.1) <= 0.02, `canary share ${canaryShare}`);
   });
 
+  it('a ring-hash policy set in the registry gives each user one instance through the proxy', async (t) => {
+    for (const id of ['hashed-1', 'hashed-2', 'hashed-3']) await instance('hashed', id);
+    const running = await proxy('hashed');
+    t.after(() => running.stop());
+    const index = await setPolicy('hashed', { balancing: 'ring-hash', hashOn: { header: 'X-User-Id' } });
+    await waitFor(async () => (await policyStats(running.ready.adminUrl)).trafficPolicy.index === index, { what: `the proxy at policy index ${index}` });
+
+    const pool = new Pool(running.ready.url, { connections: 4 });
+    t.after(() => pool.close());
+    const backendOf = async (user: string) => {
+      const { statusCode, body } = await pool.request({ path: '/', method: 'GET', headers: { 'x-user-id': user } });
+      assert.equal(statusCode, 200);
+      return (JSON.parse(await body.text()) as { backend: string }).backend;
+    };
+    const users = Array.from({ length: 60 }, (_, i) => `user-${i}`);
+    const first = await Promise.all(users.map(backendOf));
+    const again = await Promise.all(users.map(backendOf));
+
+    assert.deepEqual(again, first);
+    assert.equal(new Set(first).size, 3, 'the users spread over the three instances');
+  });
+
   it('a policy change under steady load reaches 2 proxies within 1 s of the PUT, with 0 failed requests', async (t) => {
     await instance('changing', 'blue-1', ['blue']);
     await instance('changing', 'green-1', ['green']);
