@@ -2,24 +2,12 @@ import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import { ServiceName } from '../../contract/instance.js';
 import type { TrafficPolicy } from '../../contract/traffic-policy.js';
-import { Backoff, type BackoffOptions } from '../backoff.js';
-import { asClientError, parseOption, RegistryClientError } from './errors.js';
-import { DEFAULT_BACKOFF, DEFAULT_REQUEST_TIMEOUT_MS, pause, UNCHANGED_ANSWER_SPACING_MS, WaitSeconds } from './instance-watcher.js';
-import { type ListQuery, type PolicyAnswer, RegistryApi } from './registry-api.js';
+import { BlockingWatch, type BlockingWatchOptions } from './blocking-watch.js';
+import { parseOption, RegistryClientError } from './errors.js';
+import type { PolicyAnswer } from './registry-api.js';
 
-export interface PolicyWatcherOptions {
-  /** Base URL of the registry, e.g. `http://127.0.0.1:8500`. */
-  registry: string;
+export interface PolicyWatcherOptions extends BlockingWatchOptions {
   service: string;
-  /** Sent as `Authorization: Bearer <token>` when given. */
-  token?: string;
-  /** How long each blocking query may wait for a change, 1-300 s. Default 60. */
-  waitSeconds?: number;
-  /** How reconnection attempts space out. Default {baseMs: 500, maxMs: 30000, jitter: 0.5}. */
-  backoff?: BackoffOptions;
-  /** Timeout of a query that answers at once; a blocking query gets waitSeconds on top. Default 5000. */
-  requestTimeoutMs?: number;
-  random?: () => number;
 }
 
 /** The events a PolicyWatcher emits. It never emits 'error'. */
@@ -46,30 +34,18 @@ export interface PolicyWatcherEvents {
  */
 export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
   readonly service: string;
-  private readonly api: RegistryApi;
-  private readonly backoff: Backoff;
-  private readonly waitSeconds: number;
-  private readonly requestTimeoutMs: number;
-  private readonly stop = new AbortController();
+  private readonly loop: BlockingWatch<PolicyAnswer>;
   private current: TrafficPolicy | undefined;
-  private currentIndex = 0;
   private known = false;
-  /** The next query answers at once: first, after a failure, and after the index went backwards. */
-  private fetchAtOnce = true;
-  private failing = false;
-  private watching: Promise<void> | undefined;
-  private closing: Promise<void> | undefined;
 
   constructor(options: PolicyWatcherOptions) {
     super();
     this.service = parseOption(ServiceName, options.service, 'service');
-    this.waitSeconds = parseOption(WaitSeconds, options.waitSeconds ?? 60, 'waitSeconds');
-    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF, options.random ?? Math.random);
-    this.api = new RegistryApi({
-      registry: options.registry,
-      requestTimeoutMs: this.requestTimeoutMs,
-      ...(options.token !== undefined ? { token: options.token } : {}),
+    this.loop = new BlockingWatch<PolicyAnswer>(options, {
+      fetch: (api, query) => api.policy(this.service, query),
+      answered: (answer, _mayHaveChanged, previousIndex) => this.accept(answer, previousIndex),
+      unreachable: (error, retryInMs) => this.emit('unreachable', error, retryInMs),
+      reconnected: () => this.emit('reconnected'),
     });
   }
 
@@ -80,7 +56,7 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
 
   /** The X-Beacon-Index of the last answer; 0 before the first. */
   get index(): number {
-    return this.currentIndex;
+    return this.loop.index;
   }
 
   /** Whether an answer has come (with or without a policy). */
@@ -90,65 +66,20 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
 
   /** Starts watching; calling it again does nothing. */
   start(): void {
-    if (this.closing) throw new RegistryClientError('closed', `policy watcher of ${this.service}: the watcher is closed`);
-    this.watching ??= this.watch();
+    if (this.loop.isClosed) throw new RegistryClientError('closed', `policy watcher of ${this.service}: the watcher is closed`);
+    this.loop.start();
   }
 
   /** Aborts the query in flight and stops watching. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      this.stop.abort();
-      await this.watching;
-      await this.api.close();
-    })();
-    return this.closing;
+    return this.loop.close();
   }
 
-  private async watch(): Promise<void> {
-    while (!this.stop.signal.aborted) {
-      let answer: PolicyAnswer;
-      const query = this.nextQuery();
-      const sentAt = performance.now();
-      try {
-        answer = await this.api.policy(this.service, query);
-      } catch (error) {
-        if (this.stop.signal.aborted) return;
-        const retryInMs = this.backoff.next();
-        this.failing = true;
-        this.fetchAtOnce = true;
-        this.emit('unreachable', asClientError(error), retryInMs);
-        await pause(retryInMs, this.stop.signal);
-        continue;
-      }
-      this.accept(answer);
-      const spacing = UNCHANGED_ANSWER_SPACING_MS - (performance.now() - sentAt);
-      if (query.index !== undefined && answer.index === query.index && spacing > 0) await pause(spacing, this.stop.signal);
-    }
-  }
-
-  private nextQuery(): ListQuery {
-    const query: ListQuery = { signal: this.stop.signal };
-    if (!this.fetchAtOnce) {
-      query.index = this.currentIndex;
-      query.waitSeconds = this.waitSeconds;
-      // The registry holds the answer for up to waitSeconds by design; only time beyond that is a failure.
-      query.timeoutMs = this.waitSeconds * 1000 + this.requestTimeoutMs;
-    }
-    return query;
-  }
-
-  private accept(answer: PolicyAnswer): void {
-    // Consul's rule, as in InstanceWatcher: an index that goes backwards means the numbers start over.
-    this.fetchAtOnce = answer.index < this.currentIndex;
-    const changed = !this.known || answer.index !== this.currentIndex || !isDeepStrictEqual(this.current, answer.policy);
+  /** Every move of the index counts (the index is how operators see every proxy caught up), and any other difference. */
+  private accept(answer: PolicyAnswer, previousIndex: number): void {
+    const changed = !this.known || answer.index !== previousIndex || !isDeepStrictEqual(this.current, answer.policy);
     this.current = answer.policy;
-    this.currentIndex = answer.index;
     this.known = true;
-    this.backoff.reset();
-    if (this.failing) {
-      this.failing = false;
-      this.emit('reconnected');
-    }
-    if (changed) this.emit('change', this.current, this.currentIndex);
+    if (changed) this.emit('change', this.current, answer.index);
   }
 }
