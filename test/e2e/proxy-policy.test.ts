@@ -7,54 +7,22 @@ import { client } from '../support/http.js';
 import { scrape } from '../support/metrics.js';
 import { startProxyProcess } from '../support/proxy-process.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
-
-/** What a request through a proxy came back with: the backend that answered, or the failure. */
-interface Answer {
-  status: number;
-  backend?: string;
-  error?: string;
-}
-
-async function send(pool: Pool): Promise<Answer> {
-  try {
-    const { statusCode, body } = await pool.request({ path: '/', method: 'GET', headersTimeout: 10_000 });
-    const text = await body.text();
-    return statusCode === 200 ? { status: 200, backend: (JSON.parse(text) as { backend: string }).backend } : { status: statusCode, error: text };
-  } catch (error) {
-    return { status: 0, error: (error as Error).message };
-  }
-}
-
-/** Sends `count` GETs with `concurrency` in flight; errors are answers. */
-async function sendMany(url: string, count: number, concurrency: number): Promise<Answer[]> {
-  const pool = new Pool(url, { connections: concurrency });
-  const answers: Answer[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      next += 1;
-      answers.push(await send(pool));
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  await pool.close();
-  return answers;
-}
+import { type ProxiedAnswer, sendMany, sendThrough } from '../support/proxy-load.js';
 
 /** Steady load through `url` until `stop()` (or `limit` requests, so a hang cannot run forever). */
 function steadyLoad(url: string, concurrency: number, limit: number) {
   const pool = new Pool(url, { connections: concurrency });
-  const answers: Answer[] = [];
+  const answers: ProxiedAnswer[] = [];
   let stopped = false;
   const worker = async () => {
-    while (!stopped && answers.length < limit) answers.push(await send(pool));
+    while (!stopped && answers.length < limit) answers.push(await sendThrough(pool));
   };
   const running = Promise.all(Array.from({ length: concurrency }, worker));
-  let stopping: Promise<Answer[]> | undefined;
+  let stopping: Promise<ProxiedAnswer[]> | undefined;
   return {
     answers,
     /** Stops the load (the test's cleanup calls it again, harmlessly) and resolves with every answer. */
-    stop(): Promise<Answer[]> {
+    stop(): Promise<ProxiedAnswer[]> {
       stopped = true;
       return (stopping ??= running.then(() => pool.close()).then(() => answers));
     },
@@ -197,12 +165,12 @@ describe('beacon proxy follows the traffic policy (real registry, real proxies, 
     t.after(() => running.stop());
     const pool = new Pool(running.ready.url, { connections: 2 });
     t.after(() => pool.close());
-    const inFlight = send(pool);
+    const inFlight = sendThrough(pool);
     await waitFor(() => held.length === 1, { what: 'the first request at the backend' });
 
     const index = await setPolicy('holding', { tryTimeout: '100ms', timeout: '100ms' });
     await waitFor(async () => (await policyStats(running.ready.adminUrl)).trafficPolicy.index === index, { what: `the proxy at policy index ${index}` });
-    const late = await send(pool);
+    const late = await sendThrough(pool);
     held.shift()!();
 
     assert.deepEqual(await inFlight, { status: 200, backend: 'held' });

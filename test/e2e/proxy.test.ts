@@ -1,42 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Pool } from 'undici';
 import { type Backend, startBackend } from '../support/backends.js';
 import { waitFor } from '../support/events.js';
 import { client } from '../support/http.js';
 import { scrape } from '../support/metrics.js';
 import { proxyStats, startProxyProcess } from '../support/proxy-process.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
+import { type ProxiedAnswer, sendMany } from '../support/proxy-load.js';
 
-interface Answer {
-  status: number;
-  backend?: string;
-  error?: string;
-}
-
-/** Sends `count` GETs through `url` with `concurrency` in flight; never throws, errors are answers. */
-async function sendMany(url: string, count: number, concurrency: number): Promise<Answer[]> {
-  const pool = new Pool(url, { connections: concurrency });
-  const answers: Answer[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      next += 1;
-      try {
-        const { statusCode, body } = await pool.request({ path: '/', method: 'GET', headersTimeout: 10_000 });
-        const text = await body.text();
-        answers.push({ status: statusCode, ...(statusCode === 200 ? { backend: (JSON.parse(text) as { backend: string }).backend } : { error: text }) });
-      } catch (error) {
-        answers.push({ status: 0, error: (error as Error).message });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  await pool.close();
-  return answers;
-}
-
-function shareOf(answers: Answer[], backend: string): number {
+function shareOf(answers: ProxiedAnswer[], backend: string): number {
   return answers.filter((answer) => answer.backend === backend).length / answers.length;
 }
 
