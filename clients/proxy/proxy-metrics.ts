@@ -24,7 +24,10 @@ export class ProxyMetrics {
   private readonly attemptsByInstance = new Map<string, Record<AttemptOutcome, number>>();
   private readonly transitions = new Map<string, number>();
   private readonly refusals = new Map<string, number>();
-  private retryCount = 0;
+  /** Keyed by what failed: connect-failure, reset, gateway-status, other-5xx, conflict. */
+  private readonly retries = new Map<string, number>();
+  private budgetExhaustedCount = 0;
+  private overflowCount = 0;
   private panicPicks = 0;
   private unavailableCount = 0;
   private readonly duration = new TalliedHistogram(
@@ -66,7 +69,21 @@ export class ProxyMetrics {
       help: 'Breakers kept closed because the max-ejection share was reached',
       labelNames: ['instance'],
     });
-    talliedNumber(this.registry, { name: 'beacon_proxy_retries_total', help: 'Tries sent to another instance after a failure' }, () => this.retryCount);
+    tallied(this.registry, this.retries, {
+      name: 'beacon_proxy_retries_total',
+      help: 'Tries sent to another instance after a failure, by what failed: connect-failure, reset, gateway-status (502/503/504), other-5xx, conflict (409)',
+      labelNames: ['reason'],
+    });
+    talliedNumber(
+      this.registry,
+      { name: 'beacon_proxy_retry_budget_exhausted_total', help: 'Retries not made because the retry budget was spent (too many retries in flight)' },
+      () => this.budgetExhaustedCount,
+    );
+    talliedNumber(
+      this.registry,
+      { name: 'beacon_proxy_overflow_total', help: 'Requests answered 503 (x-beacon-proxy: overflow) because an instance had too many requests waiting (TCP: connections refused over the cap)' },
+      () => this.overflowCount,
+    );
     talliedNumber(this.registry, { name: 'beacon_proxy_panic_picks_total', help: 'Instances picked in panic mode (too few usable instances: breakers looked past)' }, () => this.panicPicks);
     talliedNumber(this.registry, { name: 'beacon_proxy_unavailable_total', help: 'Requests answered 503 (TCP: connections closed) because no instance was left to try' }, () => this.unavailableCount);
     new Gauge({
@@ -117,8 +134,16 @@ export class ProxyMetrics {
     counts[outcome] += 1;
   }
 
-  retried(): void {
-    this.retryCount += 1;
+  retried(reason = 'connect-failure'): void {
+    add(this.retries, reason);
+  }
+
+  retryBudgetExhausted(): void {
+    this.budgetExhaustedCount += 1;
+  }
+
+  overflowed(): void {
+    this.overflowCount += 1;
   }
 
   unavailable(): void {

@@ -15,6 +15,11 @@ export interface UpstreamAddress {
 export class Upstream implements Endpoint {
   /** Requests (or connections) in flight. */
   active = 0;
+  /**
+   * Not to be picked before this time (ms since the epoch): the instance answered 429 or 503
+   * with a Retry-After (SPEC: Traffic policy). 0 when it asked for nothing.
+   */
+  retryAfterUntil = 0;
 
   constructor(
     readonly id: string,
@@ -140,7 +145,12 @@ export class UpstreamPool {
     const candidates = this.candidates;
     candidates.length = 0;
     let usable = 0;
+    let now = 0;
     for (const upstream of all) {
+      if (upstream.retryAfterUntil !== 0) {
+        if (upstream.retryAfterUntil > (now ||= this.clock.now())) continue;
+        upstream.retryAfterUntil = 0;
+      }
       if (!upstream.breaker.admits) continue;
       usable += 1;
       if (!tried.includes(upstream)) candidates.push(upstream);
@@ -148,7 +158,8 @@ export class UpstreamPool {
     this.panicking = all.length > 0 && usable < all.length * this.panicThreshold;
     if (this.panicking) {
       candidates.length = 0;
-      for (const upstream of all) if (!tried.includes(upstream)) candidates.push(upstream);
+      // Past breakers, not past an instance's own Retry-After.
+      for (const upstream of all) if (!tried.includes(upstream) && upstream.retryAfterUntil === 0) candidates.push(upstream);
     }
     const upstream = this.policy.pick(candidates);
     candidates.length = 0;
@@ -183,6 +194,11 @@ export class UpstreamPool {
   /** The pick's work is over: the instance's load drops. Once per pick. */
   finish(pick: UpstreamPick): void {
     pick.upstream.active -= 1;
+  }
+
+  /** The instance asked not to be sent anything for `ms` (a Retry-After): no pick includes it until then. */
+  holdOff(upstream: Upstream, ms: number): void {
+    upstream.retryAfterUntil = this.clock.now() + ms;
   }
 
   /** Instances whose breaker is not closed. */
