@@ -24,6 +24,8 @@ export class ProxyMetrics {
   private readonly attemptsByInstance = new Map<string, Record<AttemptOutcome, number>>();
   private readonly transitions = new Map<string, number>();
   private readonly refusals = new Map<string, number>();
+  /** Trips by instance and by what tripped them. */
+  private readonly trips = new Map<string, number>();
   /** Keyed by what failed: connect-failure, reset, gateway-status, other-5xx, conflict. */
   private readonly retries = new Map<string, number>();
   private budgetExhaustedCount = 0;
@@ -63,6 +65,11 @@ export class ProxyMetrics {
       name: 'beacon_proxy_breaker_transitions_total',
       help: 'Circuit-breaker transitions by instance: trip (closed→open), probe (open→half-open), recover (half-open→closed), retrip (half-open→open)',
       labelNames: ['instance', 'transition'],
+    });
+    tallied(this.registry, this.trips, {
+      name: 'beacon_proxy_ejections_total',
+      help: 'Breaker trips (closed→open) by instance and cause: consecutive-failures, consecutive-gateway-errors (502/503/504, connect failures, resets, timeouts) or failure-rate',
+      labelNames: ['instance', 'cause'],
     });
     tallied(this.registry, this.refusals, {
       name: 'beacon_proxy_ejections_refused_total',
@@ -117,7 +124,10 @@ export class ProxyMetrics {
 
   /** The pool hooks that feed these metrics. */
   readonly poolHooks: UpstreamPoolHooks = {
-    transition: (transition: BreakerTransition, upstream: Upstream) => add(this.transitions, `${upstream.id} ${transition}`),
+    transition: (transition: BreakerTransition, upstream: Upstream) => {
+      add(this.transitions, `${upstream.id} ${transition}`);
+      if (transition === 'trip') add(this.trips, `${upstream.id} ${upstream.breaker.tripCause}`);
+    },
     panicked: () => {
       this.panicPicks += 1;
     },

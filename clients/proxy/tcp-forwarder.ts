@@ -43,7 +43,7 @@ export class TcpForwarder {
       if (attempt > 0) metrics.retried();
       const upstream = await this.connect(pick.upstream);
       if (!upstream) {
-        pool.release(pick, 'failure');
+        pool.release(pick, 'failure', true);
         metrics.attempted(pick.upstream, 'failure');
         continue;
       }

@@ -61,8 +61,9 @@ export async function tryOnce(connections: Pool, plan: TryPlan, metrics: ProxyMe
       },
       answer,
     );
-    const outcome = plan.status >= 500 ? 'failure' : 'success';
-    pool.release(pick, outcome);
+    const { status } = plan;
+    const outcome = status >= 500 ? 'failure' : 'success';
+    pool.release(pick, outcome, status === 502 || status === 503 || status === 504);
     metrics.attempted(pick.upstream, outcome);
     if (plan.held && !plan.held.passedOn) return { kind: 'held', held: plan.held, failure: plan.failure! };
     return { kind: 'answered' };
@@ -73,7 +74,8 @@ export async function tryOnce(connections: Pool, plan: TryPlan, metrics: ProxyMe
     // instance broke off instead, undici destroyed our response with the instance's error.
     const clientGone = exchange.abortReason === 'client-gone' || (CLIENT_GONE.has(code) && !exchange.response.errored && exchange.abortReason === undefined);
     const outcome = clientGone ? 'abandoned' : 'failure';
-    pool.release(pick, outcome);
+    // Not reached, broken off, or timed out: Envoy counts these as gateway errors too.
+    pool.release(pick, outcome, true);
     metrics.attempted(pick.upstream, outcome);
     const sent = !NOT_SENT.has(code);
     return { kind: 'failed', error: error as NodeJS.ErrnoException, sent, failure: sent ? 'reset' : 'connect-failure' };

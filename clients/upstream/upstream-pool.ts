@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '../../contract/clock.js';
 import type { Endpoint } from '../balancing/endpoint.js';
 import type { BalancingPolicy } from '../balancing/policy.js';
+import type { EffectivePolicy } from '../policy/effective-policy.js';
 import { type BreakerOptions, type BreakerPermit, type BreakerTransition, CircuitBreaker, DEFAULT_BREAKER_OPTIONS } from '../breaker/circuit-breaker.js';
 
 /** Where an instance listens, as the registry lists it. */
@@ -61,6 +62,12 @@ export interface UpstreamPoolOptions {
    * instance may always be ejected.
    */
   maxEjectedShare?: number;
+  /**
+   * The policy in force, when the pool follows one: its outlier settings (thresholds, ejection
+   * times, max ejection) and panic threshold replace `breaker`'s and the two shares above,
+   * read on each pick and each failure so a change applies at once.
+   */
+  trafficPolicy?: () => Pick<EffectivePolicy, 'outlier' | 'panicThreshold'>;
   clock?: Clock;
   random?: () => number;
   hooks?: UpstreamPoolHooks;
@@ -91,7 +98,10 @@ export class UpstreamPool {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly hooks: UpstreamPoolHooks;
+  private readonly trafficPolicy: (() => Pick<EffectivePolicy, 'outlier' | 'panicThreshold'>) | undefined;
   private panicking = false;
+  private outlierSeen: EffectivePolicy['outlier'] | undefined;
+  private outlierOptions: BreakerOptions;
 
   constructor(options: UpstreamPoolOptions) {
     this.policy = options.policy;
@@ -101,6 +111,8 @@ export class UpstreamPool {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
     this.hooks = options.hooks ?? {};
+    this.trafficPolicy = options.trafficPolicy;
+    this.outlierOptions = this.breakerOptions;
     if (!(this.panicThreshold >= 0 && this.panicThreshold <= 1)) throw new RangeError('panicThreshold must be between 0 and 1');
     if (!(this.maxEjectedShare >= 0 && this.maxEjectedShare <= 1)) throw new RangeError('maxEjectedShare must be between 0 and 1');
   }
@@ -155,7 +167,8 @@ export class UpstreamPool {
       usable += 1;
       if (!tried.includes(upstream)) candidates.push(upstream);
     }
-    this.panicking = all.length > 0 && usable < all.length * this.panicThreshold;
+    const panicThreshold = this.trafficPolicy ? this.trafficPolicy().panicThreshold : this.panicThreshold;
+    this.panicking = all.length > 0 && usable < all.length * panicThreshold;
     if (this.panicking) {
       candidates.length = 0;
       // Past breakers, not past an instance's own Retry-After.
@@ -174,9 +187,12 @@ export class UpstreamPool {
     return { upstream, permit, panic: this.panicking };
   }
 
-  /** Reports how a pick's request ended: its breaker learns from it and the load drops. */
-  release(pick: UpstreamPick, outcome: AttemptOutcome): void {
-    this.report(pick, outcome);
+  /**
+   * Reports how a pick's request ended: its breaker learns from it and the load drops.
+   * `gateway` marks a failure as a gateway error (502/503/504, connect failure, reset, timeout).
+   */
+  release(pick: UpstreamPick, outcome: AttemptOutcome, gateway = false): void {
+    this.report(pick, outcome, gateway);
     this.finish(pick);
   }
 
@@ -184,10 +200,10 @@ export class UpstreamPool {
    * Tells the pick's breaker how the instance did, while the work may go on (a TCP connection
    * is a success once connected, however long it then stays open). Report once per pick.
    */
-  report(pick: UpstreamPick, outcome: AttemptOutcome): void {
+  report(pick: UpstreamPick, outcome: AttemptOutcome, gateway = false): void {
     const { breaker } = pick.upstream;
     if (outcome === 'success') breaker.succeeded(pick.permit);
-    else if (outcome === 'failure') breaker.failed(pick.permit);
+    else if (outcome === 'failure') breaker.failed(pick.permit, gateway);
     else breaker.abandoned(pick.permit);
   }
 
@@ -211,12 +227,13 @@ export class UpstreamPool {
   private createUpstream(id: string, address: string, port: number, weight: number): Upstream {
     let upstream: Upstream | undefined;
     const breaker = new CircuitBreaker(
-      this.breakerOptions,
+      this.trafficPolicy ? this.breakerSettings : this.breakerOptions,
       this.clock,
       {
         transition: (transition) => this.hooks.transition?.(transition, upstream!),
         mayTrip: () => {
-          const allowed = Math.max(1, Math.floor(this.upstreams.length * this.maxEjectedShare));
+          const share = this.trafficPolicy ? this.trafficPolicy().outlier.maxEjection : this.maxEjectedShare;
+          const allowed = Math.max(1, Math.floor(this.upstreams.length * share));
           if (this.ejected < allowed) return true;
           this.hooks.ejectionRefused?.(upstream!);
           return false;
@@ -227,4 +244,19 @@ export class UpstreamPool {
     upstream = new Upstream(id, address, port, weight, breaker);
     return upstream;
   }
+
+  /** The breakers' settings under the policy in force: rebuilt only when the policy's outlier settings change. */
+  private readonly breakerSettings = (): BreakerOptions => {
+    const { outlier } = this.trafficPolicy!();
+    if (outlier !== this.outlierSeen) {
+      this.outlierSeen = outlier;
+      this.outlierOptions = {
+        ...this.breakerOptions,
+        consecutiveFailures: outlier.consecutiveFailures,
+        consecutiveGatewayErrors: outlier.consecutiveGatewayErrors,
+        openTime: { baseMs: outlier.baseEjectionTimeMs, maxMs: outlier.maxEjectionTimeMs, jitter: this.breakerOptions.openTime.jitter },
+      };
+    }
+    return this.outlierOptions;
+  };
 }

@@ -26,17 +26,23 @@ export interface HarnessOptions {
   /** Changes to Beacon's default policy (retries 2, try timeout 2 s, timeout 10 s). */
   policy?: (policy: EffectivePolicy) => void;
   pool?: Partial<UpstreamPoolOptions>;
+  /** The pool follows the policy's outlier settings and panic threshold (else its own breaker options). */
+  poolFollowsPolicy?: boolean;
   accessLog?: Logger;
 }
 
 /** Weighted round-robin over `handlers`' backends in order, so tests know which instance a try goes to. */
 export async function forwarderHarness(handlers: BackendHandler[], options: HarnessOptions = {}): Promise<ForwarderHarness> {
   const backends = await Promise.all(handlers.map((handler, i) => startBackend(`b${i}`, handler)));
-  const pool = new UpstreamPool({ policy: createPolicy<Upstream>('weighted-round-robin'), ...options.pool });
-  pool.update(backends.map((backend) => ({ id: backend.name, address: '127.0.0.1', port: backend.port, weight: 1 })));
-  const metrics = new ProxyMetrics({ pool, registryReachable: () => true });
   const policy = policyFromNumbers({ retries: 2, tryTimeoutMs: 2000, timeoutMs: 10_000 });
   options.policy?.(policy);
+  const pool = new UpstreamPool({
+    policy: createPolicy<Upstream>('weighted-round-robin'),
+    ...(options.poolFollowsPolicy ? { trafficPolicy: () => policy } : {}),
+    ...options.pool,
+  });
+  pool.update(backends.map((backend) => ({ id: backend.name, address: '127.0.0.1', port: backend.port, weight: 1 })));
+  const metrics = new ProxyMetrics({ pool, registryReachable: () => true });
   const forwarder = new HttpForwarder({
     service: 'web',
     pool,
