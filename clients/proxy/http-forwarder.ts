@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import { setTimeout as pause } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Pool } from 'undici';
@@ -15,6 +16,7 @@ import { RequestBody } from './request-body.js';
 import { acceptableRequestId, newRequestId } from './request-id.js';
 import { RetryBudget } from './retry-budget.js';
 import { retriable, retryDelayMs, type TryFailure } from './retry-rules.js';
+import { forwardUpgrade } from './upgrade-forwarder.js';
 import { describeFailure, type TryPlan, tryOnce } from './upstream-try.js';
 
 export interface HttpForwarderOptions {
@@ -59,6 +61,13 @@ export class HttpForwarder {
 
   readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
     void this.forward(request, response);
+  };
+
+  /** For the server's `upgrade` event: WebSocket and other upgrades, carried through to an instance. */
+  readonly handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const policy = this.policy();
+    const { service, pool, metrics } = this.options;
+    void forwardUpgrade({ service, pool, metrics, retries: policy.retries.count, connectTimeoutMs: policy.tryTimeoutMs }, request, socket, head);
   };
 
   /** Retries in flight and requests in flight, for /stats and tests. */

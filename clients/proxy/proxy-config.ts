@@ -8,6 +8,7 @@ import {
   type LogLevel,
   logLevelFlag,
   parseFlags,
+  switchFlag,
   registryFlag,
   tokenFlag,
   usage,
@@ -51,6 +52,13 @@ const flags = {
   admin: { default: '127.0.0.1:9901', help: 'admin listener: /metrics, /stats, /healthz', schema: hostPortFlag('--admin') },
   token: tokenFlag,
   'log-level': logLevelFlag,
+  // What operators expect of a proxy: an access log, and TCP connections that do not idle forever.
+  'access-log': switchFlag('--access-log', 'one JSON line per request on stdout: method, path, status, instance, tries, durationMs, requestId'),
+  'tcp-idle-timeout': {
+    default: '60m',
+    help: 'TCP mode: close a connection with no byte either way for this long (0: never)',
+    schema: durationMs('--tcp-idle-timeout').refine((ms) => ms >= 0 && ms <= 86_400_000, '--tcp-idle-timeout must be between 0 and 24h'),
+  },
 } satisfies FlagTable;
 
 export interface ListenAddress {
@@ -74,6 +82,8 @@ export interface ProxyConfig {
   admin: ListenAddress;
   token: string | undefined;
   logLevel: LogLevel;
+  accessLog: boolean;
+  tcpIdleTimeoutMs: number;
 }
 
 /** Returns null when --help was asked for. */
@@ -102,6 +112,8 @@ export function parseProxyConfig(argv: string[], env: NodeJS.ProcessEnv): ProxyC
     admin: parsed.admin,
     token: parsed.token || undefined,
     logLevel: parsed['log-level'],
+    accessLog: parsed['access-log'],
+    tcpIdleTimeoutMs: parsed['tcp-idle-timeout'],
   };
 }
 

@@ -73,12 +73,21 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
   let httpServer: HttpServer | undefined;
   let stopForwarder: () => Promise<void> | void;
   if (config.mode === 'http') {
-    const forwarder = new HttpForwarder({ service: config.service, pool, metrics, retries: config.retries, tryTimeoutMs: config.tryTimeoutMs, timeoutMs: config.timeoutMs });
+    const forwarder = new HttpForwarder({
+      service: config.service,
+      pool,
+      metrics,
+      retries: config.retries,
+      tryTimeoutMs: config.tryTimeoutMs,
+      timeoutMs: config.timeoutMs,
+      ...(config.accessLog ? { accessLog: log.child({ log: 'access' }, { level: 'info' }) } : {}),
+    });
     forgetConnections = (upstream) => forwarder.forget(upstream);
     server = httpServer = createHttpServer(forwarder.handle);
+    httpServer.on('upgrade', forwarder.handleUpgrade);
     stopForwarder = () => forwarder.close();
   } else {
-    const forwarder = new TcpForwarder({ pool, metrics, retries: config.retries, connectTimeoutMs: config.tryTimeoutMs });
+    const forwarder = new TcpForwarder({ pool, metrics, retries: config.retries, connectTimeoutMs: config.tryTimeoutMs, idleTimeoutMs: config.tcpIdleTimeoutMs });
     server = createTcpServer({ allowHalfOpen: true }, forwarder.handle);
     stopForwarder = () => forwarder.close();
   }

@@ -1,13 +1,22 @@
 import { connect, type Socket } from 'node:net';
+import type { EffectivePolicy } from '../policy/effective-policy.js';
 import type { Upstream, UpstreamPool } from '../upstream/upstream-pool.js';
+import { policyFromNumbers } from './forwarder-policy.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 
 export interface TcpForwarderOptions {
   pool: UpstreamPool;
   metrics: ProxyMetrics;
-  /** Further connection attempts after the first, each to an instance not tried yet. */
+  /** Further connection attempts after the first, each to an instance not tried yet (when `policy` is not given). */
   retries: number;
   connectTimeoutMs: number;
+  /**
+   * The policy in force, read once per connection: `retries.count`, `tryTimeoutMs` (connect
+   * timeout) and `limits.maxConnections` (per instance). Default: the numbers above.
+   */
+  policy?: () => EffectivePolicy;
+  /** A joined connection with no byte either way for this long is closed (Envoy's tcp_proxy idle_timeout); 0: never. */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -18,8 +27,15 @@ export interface TcpForwarderOptions {
  */
 export class TcpForwarder {
   private readonly open = new Set<Socket>();
+  private readonly policy: () => EffectivePolicy;
 
-  constructor(private readonly options: TcpForwarderOptions) {}
+  constructor(private readonly options: TcpForwarderOptions) {
+    if (options.policy) this.policy = options.policy;
+    else {
+      const fixed = policyFromNumbers({ retries: options.retries, tryTimeoutMs: options.connectTimeoutMs, timeoutMs: options.connectTimeoutMs });
+      this.policy = () => fixed;
+    }
+  }
 
   readonly handle = (client: Socket): void => {
     void this.forward(client);
@@ -32,16 +48,25 @@ export class TcpForwarder {
   }
 
   private async forward(client: Socket): Promise<void> {
-    const { pool, metrics, retries } = this.options;
+    const { pool, metrics } = this.options;
+    const policy = this.policy();
     client.pause();
     client.on('error', () => client.destroy());
     const tried: Upstream[] = [];
-    for (let attempt = 0; attempt <= retries && !client.destroyed; attempt++) {
+    let full = 0;
+    for (let attempt = 0; attempt <= policy.retries.count && !client.destroyed; attempt++) {
       const pick = pool.choose(tried);
       if (!pick) break;
       tried.push(pick.upstream);
+      if (pick.upstream.active > policy.limits.maxConnections) {
+        // At its connection cap: another instance may have room; this one learns nothing.
+        pool.release(pick, 'abandoned');
+        full += 1;
+        attempt -= 1;
+        continue;
+      }
       if (attempt > 0) metrics.retried();
-      const upstream = await this.connect(pick.upstream);
+      const upstream = await this.connect(pick.upstream, policy.tryTimeoutMs);
       if (!upstream) {
         pool.release(pick, 'failure', true);
         metrics.attempted(pick.upstream, 'failure');
@@ -53,16 +78,17 @@ export class TcpForwarder {
       this.join(client, upstream, () => pool.finish(pick));
       return;
     }
-    if (tried.length === 0) metrics.unavailable();
+    if (full > 0 && full === tried.length) metrics.overflowed();
+    else if (tried.length === 0) metrics.unavailable();
     metrics.answered('refused');
     client.destroy();
   }
 
   /** Resolves with the connected socket, or undefined on an error or timeout. */
-  private connect(upstream: Upstream): Promise<Socket | undefined> {
+  private connect(upstream: Upstream, timeoutMs: number): Promise<Socket | undefined> {
     return new Promise((resolve) => {
       const socket = connect({ host: upstream.address, port: upstream.port, allowHalfOpen: true });
-      socket.setTimeout(this.options.connectTimeoutMs, () => {
+      socket.setTimeout(timeoutMs, () => {
         socket.destroy();
         resolve(undefined);
       });
@@ -93,6 +119,10 @@ export class TcpForwarder {
     client.on('error', end);
     upstream.on('close', end);
     client.on('close', end);
+    const idleMs = this.options.idleTimeoutMs ?? 0;
+    // Every byte either way is a read or a write on the client's socket, so its timer alone
+    // measures how long the whole connection has been idle.
+    if (idleMs > 0) client.setTimeout(idleMs, end);
     client.pipe(upstream);
     upstream.pipe(client);
     client.resume();
