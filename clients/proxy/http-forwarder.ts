@@ -127,10 +127,11 @@ export class HttpForwarder {
     let held: HeldResponse | undefined;
     let failure: ProxyError | undefined;
     let retryReason: TryFailure = 'reset';
+    let budgeted = true;
     for (let attempt = 0; attempt <= retries.count && !exchange.aborted; attempt++) {
-      const retrying = attempt > 0;
-      if (retrying) {
-        if (!this.budget.acquire(retries.budget)) {
+      const inBudget = attempt > 0 && budgeted;
+      if (attempt > 0) {
+        if (budgeted && !this.budget.acquire(retries.budget)) {
           metrics.retryBudgetExhausted();
           failure ??= proxyError(503, `the retry budget of "${service}" is spent: too many retries in flight`, 'retry-budget');
           break;
@@ -140,17 +141,17 @@ export class HttpForwarder {
       }
       const pick = exchange.aborted ? undefined : pool.choose(tried);
       if (!pick) {
-        if (retrying) this.budget.release();
+        if (inBudget) this.budget.release();
         break;
       }
       if (pick.upstream.active > limits.maxConnections + limits.maxPendingRequests) {
         pool.release(pick, 'abandoned');
-        if (retrying) this.budget.release();
+        if (inBudget) this.budget.release();
         metrics.overflowed();
         failure ??= proxyError(503, `instance ${pick.upstream.id} of "${service}" has ${limits.maxPendingRequests} requests waiting for a connection already`, 'overflow');
         break;
       }
-      if (retrying) metrics.retried(retryReason);
+      if (attempt > 0) metrics.retried(retryReason);
       tried.push(pick.upstream);
       exchange.tries += 1;
       exchange.instance = pick.upstream.id;
@@ -171,7 +172,7 @@ export class HttpForwarder {
         status: 0,
       };
       const result = await tryOnce(this.connectionsTo(pick.upstream, policy), plan, metrics);
-      if (retrying) this.budget.release();
+      if (inBudget) this.budget.release();
       if (result.kind === 'answered') {
         this.answered(exchange, response.statusCode);
         return;
@@ -179,12 +180,17 @@ export class HttpForwarder {
       if (result.kind === 'held') {
         held = result.held;
         retryReason = result.failure;
+        budgeted = true;
         continue;
       }
       failure = describeFailure(result.error, pick.upstream, service);
       const mayRetry = resendable && (!result.sent || idempotent) && retriable(result.failure, retries.on);
       if (!mayRetry || response.headersSent || response.destroyed) break;
       retryReason = result.failure;
+      // A lost connection is retried outside the budget: the instance is answering nothing, so
+      // the retry moves its load rather than adding to it, and a crashed instance's requests
+      // in flight (many at once) are not turned into errors. Timeouts and answers count.
+      budgeted = !result.lostConnection;
     }
     if (response.headersSent || response.destroyed || exchange.abortReason === 'client-gone') {
       // The answer had begun (or the client left) when the upstream failed: all that is left

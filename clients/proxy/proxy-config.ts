@@ -44,7 +44,7 @@ const flags = {
   'try-timeout': { default: '5s', help: 'per try: connecting and waiting for response headers', schema: bounded('--try-timeout', 1, 600_000) },
   timeout: { default: '15s', help: 'per request, over all tries, until response headers', schema: bounded('--timeout', 1, 3_600_000) },
   'breaker-failures': { default: '5', help: 'consecutive failures that open an instance\'s breaker', schema: integerFlag('--breaker-failures', 1, 1000) },
-  'breaker-open': { default: '1s', help: 'first open time; doubles per failed probe', schema: bounded('--breaker-open', 1, 3_600_000) },
+  'breaker-open': { default: '1s', help: 'first open time; the n-th opening lasts n times as long', schema: bounded('--breaker-open', 1, 3_600_000) },
   'breaker-open-max': { default: '30s', help: 'longest open time', schema: bounded('--breaker-open-max', 1, 3_600_000) },
   'half-open-probes': { default: '1', help: 'probes a half-open breaker lets through; that many successes close it', schema: integerFlag('--half-open-probes', 1, 100) },
   'panic-threshold': { default: '50', help: 'percent: below this share of usable instances, balance over all healthy ones', schema: percent('--panic-threshold') },

@@ -24,7 +24,11 @@ export type TryResult =
   | { kind: 'answered' }
   /** An answer the policy retries, kept aside while another instance is tried. */
   | { kind: 'held'; held: HeldResponse; failure: TryFailure }
-  | { kind: 'failed'; error: NodeJS.ErrnoException; sent: boolean; failure: TryFailure };
+  /**
+   * `lostConnection`: the connection failed or broke (not a timeout): the instance is not
+   * answering anything, so a retry moves load off it rather than adding to it.
+   */
+  | { kind: 'failed'; error: NodeJS.ErrnoException; sent: boolean; failure: TryFailure; lostConnection: boolean };
 
 /** One try's settings and state, handed to undici as `opaque` so the response factory is a shared function. */
 export interface TryPlan {
@@ -78,7 +82,8 @@ export async function tryOnce(connections: Pool, plan: TryPlan, metrics: ProxyMe
     pool.release(pick, outcome, true);
     metrics.attempted(pick.upstream, outcome);
     const sent = !NOT_SENT.has(code);
-    return { kind: 'failed', error: error as NodeJS.ErrnoException, sent, failure: sent ? 'reset' : 'connect-failure' };
+    const lostConnection = !TIMEOUTS.has(code) && exchange.abortReason === undefined;
+    return { kind: 'failed', error: error as NodeJS.ErrnoException, sent, failure: sent ? 'reset' : 'connect-failure', lostConnection };
   }
 }
 
