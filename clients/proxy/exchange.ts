@@ -32,7 +32,8 @@ export class Exchange extends EventEmitter {
     super();
     this.timer = setTimeout(onDeadline, timeoutMs, this);
     (response as ExchangeCarrier)[EXCHANGE] = this;
-    response.once('close', onResponseClose);
+    // `on`, not `once`: a response closes once, and once() would wrap the listener per request.
+    response.on('close', onResponseClose);
   }
 
   /** The response headers went out: the deadline (until response headers) no longer applies. */

@@ -1,8 +1,9 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { EffectivePolicy } from '../policy/effective-policy.js';
 import type { Upstream, UpstreamPool } from '../upstream/upstream-pool.js';
 import { policyFromNumbers } from './forwarder-policy.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
+import { connectPicked } from './upstream-socket.js';
 
 export interface TcpForwarderOptions {
   pool: UpstreamPool;
@@ -66,14 +67,8 @@ export class TcpForwarder {
         continue;
       }
       if (attempt > 0) metrics.retried();
-      const upstream = await this.connect(pick.upstream, policy.tryTimeoutMs);
-      if (!upstream) {
-        pool.release(pick, 'failure', true);
-        metrics.attempted(pick.upstream, 'failure');
-        continue;
-      }
-      pool.report(pick, 'success');
-      metrics.attempted(pick.upstream, 'success');
+      const upstream = await connectPicked(pool, metrics, pick, policy.tryTimeoutMs, true);
+      if (!upstream) continue;
       metrics.answered('connected');
       this.join(client, upstream, () => pool.finish(pick));
       return;
@@ -82,23 +77,6 @@ export class TcpForwarder {
     else if (tried.length === 0) metrics.unavailable();
     metrics.answered('refused');
     client.destroy();
-  }
-
-  /** Resolves with the connected socket, or undefined on an error or timeout. */
-  private connect(upstream: Upstream, timeoutMs: number): Promise<Socket | undefined> {
-    return new Promise((resolve) => {
-      const socket = connect({ host: upstream.address, port: upstream.port, allowHalfOpen: true });
-      socket.setTimeout(timeoutMs, () => {
-        socket.destroy();
-        resolve(undefined);
-      });
-      socket.once('error', () => resolve(undefined));
-      socket.once('connect', () => {
-        socket.setTimeout(0);
-        socket.removeAllListeners('error');
-        resolve(socket);
-      });
-    });
   }
 
   /** Pipes both ways; whichever side closes or fails takes the other down with it. */

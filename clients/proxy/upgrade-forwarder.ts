@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Upstream, UpstreamPool } from '../upstream/upstream-pool.js';
 import { requestHeaders, setRequestId } from './forwarded-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { acceptableRequestId, newRequestId, REQUEST_ID } from './request-id.js';
+import { connectPicked } from './upstream-socket.js';
 
 export interface UpgradeOptions {
   service: string;
@@ -33,14 +33,8 @@ export async function forwardUpgrade(options: UpgradeOptions, request: IncomingM
     if (!pick) break;
     tried.push(pick.upstream);
     if (attempt > 0) metrics.retried('connect-failure');
-    const upstream = await connectTo(pick.upstream, options.connectTimeoutMs);
-    if (!upstream) {
-      pool.release(pick, 'failure', true);
-      metrics.attempted(pick.upstream, 'failure');
-      continue;
-    }
-    pool.report(pick, 'success');
-    metrics.attempted(pick.upstream, 'success');
+    const upstream = await connectPicked(pool, metrics, pick, options.connectTimeoutMs, false);
+    if (!upstream) continue;
     metrics.answered('upgraded');
     upstream.write(requestHead(request, requestId));
     if (head.length > 0) upstream.write(head);
@@ -75,20 +69,4 @@ function requestHead(request: IncomingMessage, requestId: string): string {
   let head = `${request.method} ${request.url} HTTP/1.1\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
   return `${head}\r\n`;
-}
-
-function connectTo(upstream: Upstream, timeoutMs: number): Promise<Socket | undefined> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: upstream.address, port: upstream.port });
-    socket.setTimeout(timeoutMs, () => {
-      socket.destroy();
-      resolve(undefined);
-    });
-    socket.once('error', () => resolve(undefined));
-    socket.once('connect', () => {
-      socket.setTimeout(0);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-  });
 }

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'node:test';
 import type { Logger } from 'pino';
 import { createPolicy } from '../../clients/balancing/policy.js';
 import type { EffectivePolicy } from '../../clients/policy/effective-policy.js';
@@ -85,4 +86,17 @@ export async function text(response: IncomingMessage): Promise<string> {
   let body = '';
   for await (const chunk of response) body += chunk;
   return body;
+}
+
+/** `forwarderHarness` for a test file: each harness started in a test is closed after it. */
+export function harnessPerTest(): (handlers: BackendHandler[], options?: HarnessOptions) => Promise<ForwarderHarness> {
+  const started: ForwarderHarness[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((harness) => harness.close()));
+  });
+  return async (handlers, options) => {
+    const harness = await forwarderHarness(handlers, options);
+    started.push(harness);
+    return harness;
+  };
 }

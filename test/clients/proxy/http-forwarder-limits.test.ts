@@ -3,20 +3,13 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, describe, it } from 'node:test';
 import type { BackendHandler } from '../../support/backends.js';
 import { waitFor, within } from '../../support/events.js';
-import { type ForwarderHarness, forwarderHarness, type HarnessOptions, metricValue } from '../../support/forwarder-harness.js';
+import { harnessPerTest, metricValue } from '../../support/forwarder-harness.js';
 
-const harnesses: ForwarderHarness[] = [];
 const held: ServerResponse[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const response of held.splice(0)) response.end('late');
-  await Promise.all(harnesses.splice(0).map((harness) => harness.close()));
 });
-
-async function harness(handlers: BackendHandler[], options?: HarnessOptions): Promise<ForwarderHarness> {
-  const started = await forwarderHarness(handlers, options);
-  harnesses.push(started);
-  return started;
-}
+const harness = harnessPerTest();
 
 /** Keeps every request waiting until the test's cleanup answers it. */
 const holding: BackendHandler = (_request, response) => {

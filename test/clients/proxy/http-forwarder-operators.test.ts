@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { BackendHandler } from '../../support/backends.js';
 import { waitFor } from '../../support/events.js';
-import { type ForwarderHarness, forwarderHarness, type HarnessOptions } from '../../support/forwarder-harness.js';
+import { harnessPerTest } from '../../support/forwarder-harness.js';
 
-const harnesses: ForwarderHarness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((harness) => harness.close()));
-});
-
-async function harness(handlers: BackendHandler[], options?: HarnessOptions): Promise<ForwarderHarness> {
-  const started = await forwarderHarness(handlers, options);
-  harnesses.push(started);
-  return started;
-}
+const harness = harnessPerTest();
 
 /** Answers with the request id it received. */
 const echoingId: BackendHandler = (request, response) => {

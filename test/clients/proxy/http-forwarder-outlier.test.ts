@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { BackendHandler } from '../../support/backends.js';
-import { type ForwarderHarness, forwarderHarness } from '../../support/forwarder-harness.js';
+import { harnessPerTest } from '../../support/forwarder-harness.js';
 
-const harnesses: ForwarderHarness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((harness) => harness.close()));
-});
+const start = harnessPerTest();
 
 function answering(status: number): BackendHandler {
   return (_request, response) => {
@@ -27,14 +24,13 @@ async function send(url: string, count: number): Promise<number[]> {
 
 describe('HttpForwarder outlier detection (driven through real sockets)', () => {
   it('consecutive gateway errors eject an instance at their own threshold, below the failure threshold', async () => {
-    const harness = await forwarderHarness([answering(502), answering(200)], {
+    const harness = await start([answering(502), answering(200)], {
       poolFollowsPolicy: true,
       policy: (policy) => {
         policy.retries.count = 0;
         policy.outlier = { consecutiveFailures: 100, consecutiveGatewayErrors: 2, baseEjectionTimeMs: 60_000, maxEjectionTimeMs: 60_000, maxEjection: 0.5 };
       },
     });
-    harnesses.push(harness);
 
     await send(harness.url, 4);
     const after = await send(harness.url, 4);
@@ -47,14 +43,13 @@ describe('HttpForwarder outlier detection (driven through real sockets)', () => 
   });
 
   it('500s are failures but not gateway errors: they eject only at the failure threshold', async () => {
-    const harness = await forwarderHarness([answering(500), answering(200)], {
+    const harness = await start([answering(500), answering(200)], {
       poolFollowsPolicy: true,
       policy: (policy) => {
         policy.retries.count = 0;
         policy.outlier = { consecutiveFailures: 3, consecutiveGatewayErrors: 1, baseEjectionTimeMs: 60_000, maxEjectionTimeMs: 60_000, maxEjection: 0.5 };
       },
     });
-    harnesses.push(harness);
 
     await send(harness.url, 4);
     const afterTwo = harness.pool.members[0]!.breaker.state;
@@ -66,7 +61,7 @@ describe('HttpForwarder outlier detection (driven through real sockets)', () => 
   });
 
   it('max ejection comes from the policy in force: with 0%, one instance may still be ejected, the second stays', async () => {
-    const harness = await forwarderHarness([answering(503), answering(503)], {
+    const harness = await start([answering(503), answering(503)], {
       poolFollowsPolicy: true,
       policy: (policy) => {
         policy.retries.count = 0;
@@ -74,7 +69,6 @@ describe('HttpForwarder outlier detection (driven through real sockets)', () => 
         policy.outlier = { consecutiveFailures: 1, consecutiveGatewayErrors: 1, baseEjectionTimeMs: 60_000, maxEjectionTimeMs: 60_000, maxEjection: 0 };
       },
     });
-    harnesses.push(harness);
 
     await send(harness.url, 4);
 

@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { BackendHandler } from '../../support/backends.js';
-import { type ForwarderHarness, forwarderHarness, type HarnessOptions, metricValue } from '../../support/forwarder-harness.js';
+import { type HarnessOptions, harnessPerTest, metricValue } from '../../support/forwarder-harness.js';
 
-const harnesses: ForwarderHarness[] = [];
-afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((harness) => harness.close()));
-});
-
-async function harness(handlers: BackendHandler[], options?: HarnessOptions): Promise<ForwarderHarness> {
-  const started = await forwarderHarness(handlers, options);
-  harnesses.push(started);
-  return started;
-}
+const harness = harnessPerTest();
 
 const ok: BackendHandler = (_request, response, backend) => {
   response.writeHead(200, { 'content-type': 'application/json' });
