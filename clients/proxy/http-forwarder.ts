@@ -46,6 +46,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
  */
 export class HttpForwarder {
   private readonly connections = new Map<Upstream, Pool>();
+  private readonly upgraded = new Set<Duplex>();
   private readonly budget = new RetryBudget();
   private readonly policy: () => EffectivePolicy;
   private readonly random: () => number;
@@ -67,7 +68,7 @@ export class HttpForwarder {
   readonly handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const policy = this.policy();
     const { service, pool, metrics } = this.options;
-    void forwardUpgrade({ service, pool, metrics, retries: policy.retries.count, connectTimeoutMs: policy.tryTimeoutMs }, request, socket, head);
+    void forwardUpgrade({ service, pool, metrics, retries: policy.retries.count, connectTimeoutMs: policy.tryTimeoutMs, open: this.upgraded }, request, socket, head);
   };
 
   /** Retries in flight and requests in flight, for /stats and tests. */
@@ -83,7 +84,10 @@ export class HttpForwarder {
     void connections.close();
   }
 
+  /** Closes the connection pools and cuts upgraded connections (WebSockets) still open. */
   async close(): Promise<void> {
+    for (const socket of this.upgraded) socket.destroy();
+    this.upgraded.clear();
     const all = [...this.connections.values()];
     this.connections.clear();
     await Promise.all(all.map((connections) => connections.destroy()));

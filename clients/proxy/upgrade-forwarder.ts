@@ -13,6 +13,8 @@ export interface UpgradeOptions {
   /** Further connection attempts after a connect failure, each to another instance. */
   retries: number;
   connectTimeoutMs: number;
+  /** The sockets of upgraded connections, both sides, so a shutdown can cut them (the HTTP server no longer tracks them). */
+  open: Set<Duplex>;
 }
 
 /**
@@ -38,10 +40,13 @@ export async function forwardUpgrade(options: UpgradeOptions, request: IncomingM
     metrics.answered('upgraded');
     upstream.write(requestHead(request, requestId));
     if (head.length > 0) upstream.write(head);
+    options.open.add(client).add(upstream);
     let done = false;
     const end = () => {
       if (done) return;
       done = true;
+      options.open.delete(client);
+      options.open.delete(upstream);
       client.destroy();
       upstream.destroy();
       pool.finish(pick);
