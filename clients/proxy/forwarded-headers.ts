@@ -51,12 +51,24 @@ export function requestHeaders(raw: readonly string[], clientAddress: string | u
   return headers;
 }
 
+/** Sets `x-request-id` in a header list `requestHeaders` made, replacing a client's unacceptable one. */
+export function setRequestId(headers: string[], requestId: string): void {
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.length === 12 && headers[i]!.toLowerCase() === 'x-request-id') {
+      headers[i + 1] = requestId;
+      return;
+    }
+  }
+  headers.push('x-request-id', requestId);
+}
+
 /**
  * The upstream's response headers made fit for the client, as the flat name/value list
- * `writeHead` takes as it is: hop-by-hop ones dropped, Via extended. Copying beats deleting
- * from undici's object, which would turn it into a slow dictionary for `writeHead` to walk.
+ * `writeHead` takes as it is: hop-by-hop ones dropped, Via extended, and the request's
+ * `x-request-id` (when given) in place of any the instance sent. Copying beats deleting from
+ * undici's object, which would turn it into a slow dictionary for `writeHead` to walk.
  */
-export function responseHeaders(headers: IncomingHttpHeaders): (string | string[])[] {
+export function responseHeaders(headers: IncomingHttpHeaders, requestId?: string): (string | string[])[] {
   const named = headers.connection === undefined ? undefined : namedByConnection(String(headers.connection));
   const flat: (string | string[])[] = [];
   let via: string | undefined;
@@ -64,9 +76,10 @@ export function responseHeaders(headers: IncomingHttpHeaders): (string | string[
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) continue;
     if (name === 'via') via = String(value);
-    else flat.push(name, value);
+    else if (name !== 'x-request-id' || requestId === undefined) flat.push(name, value);
   }
   flat.push('via', via ? `${via}, ${VIA}` : VIA);
+  if (requestId !== undefined) flat.push('x-request-id', requestId);
   return flat;
 }
 

@@ -33,6 +33,8 @@ export class PolicyFollower {
       panicThreshold: policy.panicThreshold,
       maxEjectedShare: policy.outlier.maxEjection,
       slowStartMs: policy.slowStartMs,
+      // Outlier settings and the panic threshold are read from the policy in force on each pick and failure.
+      trafficPolicy: () => this.inForce.policy,
       hooks: this.hooks,
     });
   };
@@ -75,6 +77,7 @@ export class PolicyFollower {
     return {
       ...breaker,
       consecutiveFailures: outlier.consecutiveFailures,
+      consecutiveGatewayErrors: outlier.consecutiveGatewayErrors,
       openTime: { ...breaker.openTime, baseMs: outlier.baseEjectionTimeMs, maxMs: outlier.maxEjectionTimeMs },
     };
   }

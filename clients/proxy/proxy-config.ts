@@ -8,6 +8,8 @@ import {
   type LogLevel,
   logLevelFlag,
   parseCommandLine,
+  parseFlags,
+  switchFlag,
   registryFlag,
   tokenFlag,
   usage,
@@ -51,7 +53,7 @@ const flags = {
   'try-timeout': { default: '5s', help: 'per try: connecting and waiting for response headers', schema: bounded('--try-timeout', 1, 600_000) },
   timeout: { default: '15s', help: 'per request, over all tries, until response headers', schema: bounded('--timeout', 1, 3_600_000) },
   'breaker-failures': { default: '5', help: 'consecutive failures that open an instance\'s breaker', schema: integerFlag('--breaker-failures', 1, 1000) },
-  'breaker-open': { default: '1s', help: 'first open time; doubles per failed probe', schema: bounded('--breaker-open', 1, 3_600_000) },
+  'breaker-open': { default: '1s', help: 'first open time; the n-th opening lasts n times as long', schema: bounded('--breaker-open', 1, 3_600_000) },
   'breaker-open-max': { default: '30s', help: 'longest open time', schema: bounded('--breaker-open-max', 1, 3_600_000) },
   'half-open-probes': { default: '1', help: 'probes a half-open breaker lets through; that many successes close it', schema: integerFlag('--half-open-probes', 1, 100) },
   'panic-threshold': { default: '50', help: 'percent: below this share of usable instances, balance over all healthy ones', schema: percent('--panic-threshold') },
@@ -59,6 +61,13 @@ const flags = {
   admin: { default: '127.0.0.1:9901', help: 'admin listener: /metrics, /stats, /healthz', schema: hostPortFlag('--admin') },
   token: tokenFlag,
   'log-level': logLevelFlag,
+  // What operators expect of a proxy: an access log, and TCP connections that do not idle forever.
+  'access-log': switchFlag('--access-log', 'one JSON line per request on stdout: method, path, status, instance, tries, durationMs, requestId'),
+  'tcp-idle-timeout': {
+    default: '60m',
+    help: 'TCP mode: close a connection with no byte either way for this long (0: never)',
+    schema: durationMs('--tcp-idle-timeout').refine((ms) => ms >= 0 && ms <= 86_400_000, '--tcp-idle-timeout must be between 0 and 24h'),
+  },
 } satisfies FlagTable;
 
 export interface ListenAddress {
@@ -86,6 +95,8 @@ export interface ProxyConfig {
   logLevel: LogLevel;
   /** The flags set on the command line or in the environment: the policy in force marks their fields `flag`, the rest `default`. */
   flagsGiven: ReadonlySet<ProxyFlag>;
+  accessLog: boolean;
+  tcpIdleTimeoutMs: number;
 }
 
 export type ProxyFlag = keyof typeof flags & string;
@@ -120,6 +131,8 @@ export function parseProxyConfig(argv: string[], env: NodeJS.ProcessEnv): ProxyC
     token: parsed.token || undefined,
     logLevel: parsed['log-level'],
     flagsGiven: commandLine.given,
+    accessLog: parsed['access-log'],
+    tcpIdleTimeoutMs: parsed['tcp-idle-timeout'],
   };
 }
 

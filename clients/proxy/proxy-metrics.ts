@@ -27,7 +27,12 @@ export class ProxyMetrics {
   private readonly attemptsByInstance = new Map<string, Record<AttemptOutcome, number>>();
   private readonly transitions = new Map<string, number>();
   private readonly refusals = new Map<string, number>();
-  private retryCount = 0;
+  /** Trips by instance and by what tripped them. */
+  private readonly trips = new Map<string, number>();
+  /** Keyed by what failed: connect-failure, reset, gateway-status, other-5xx, conflict. */
+  private readonly retries = new Map<string, number>();
+  private budgetExhaustedCount = 0;
+  private overflowCount = 0;
   private panicPicks = 0;
   private unavailableCount = 0;
   private policyChanges = 0;
@@ -65,12 +70,31 @@ export class ProxyMetrics {
       help: 'Circuit-breaker transitions by instance: trip (closed→open), probe (open→half-open), recover (half-open→closed), retrip (half-open→open)',
       labelNames: ['instance', 'transition'],
     });
+    tallied(this.registry, this.trips, {
+      name: 'beacon_proxy_ejections_total',
+      help: 'Breaker trips (closed→open) by instance and cause: consecutive-failures, consecutive-gateway-errors (502/503/504, connect failures, resets, timeouts) or failure-rate',
+      labelNames: ['instance', 'cause'],
+    });
     tallied(this.registry, this.refusals, {
       name: 'beacon_proxy_ejections_refused_total',
       help: 'Breakers kept closed because the max-ejection share was reached',
       labelNames: ['instance'],
     });
-    talliedNumber(this.registry, { name: 'beacon_proxy_retries_total', help: 'Tries sent to another instance after a failure' }, () => this.retryCount);
+    tallied(this.registry, this.retries, {
+      name: 'beacon_proxy_retries_total',
+      help: 'Tries sent to another instance after a failure, by what failed: connect-failure, reset, gateway-status (502/503/504), other-5xx, conflict (409)',
+      labelNames: ['reason'],
+    });
+    talliedNumber(
+      this.registry,
+      { name: 'beacon_proxy_retry_budget_exhausted_total', help: 'Retries not made because the retry budget was spent (too many retries in flight)' },
+      () => this.budgetExhaustedCount,
+    );
+    talliedNumber(
+      this.registry,
+      { name: 'beacon_proxy_overflow_total', help: 'Requests answered 503 (x-beacon-proxy: overflow) because an instance had too many requests waiting (TCP: connections refused over the cap)' },
+      () => this.overflowCount,
+    );
     talliedNumber(this.registry, { name: 'beacon_proxy_panic_picks_total', help: 'Instances picked in panic mode (too few usable instances: breakers looked past)' }, () => this.panicPicks);
     talliedNumber(this.registry, { name: 'beacon_proxy_unavailable_total', help: 'Requests answered 503 (TCP: connections closed) because no instance was left to try' }, () => this.unavailableCount);
     talliedNumber(this.registry, { name: 'beacon_proxy_policy_changes_total', help: 'Traffic policies put in force (set, replaced or removed in the registry), the first one at start included' }, () => this.policyChanges);
@@ -113,7 +137,10 @@ export class ProxyMetrics {
 
   /** The pool hooks that feed these metrics. */
   readonly poolHooks: UpstreamPoolHooks = {
-    transition: (transition: BreakerTransition, upstream: Upstream) => add(this.transitions, `${upstream.id} ${transition}`),
+    transition: (transition: BreakerTransition, upstream: Upstream) => {
+      add(this.transitions, `${upstream.id} ${transition}`);
+      if (transition === 'trip') add(this.trips, `${upstream.id} ${upstream.breaker.tripCause}`);
+    },
     panicked: () => {
       this.panicPicks += 1;
     },
@@ -130,8 +157,16 @@ export class ProxyMetrics {
     counts[outcome] += 1;
   }
 
-  retried(): void {
-    this.retryCount += 1;
+  retried(reason = 'connect-failure'): void {
+    add(this.retries, reason);
+  }
+
+  retryBudgetExhausted(): void {
+    this.budgetExhaustedCount += 1;
+  }
+
+  overflowed(): void {
+    this.overflowCount += 1;
   }
 
   policyChanged(): void {

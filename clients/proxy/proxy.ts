@@ -83,12 +83,19 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
   let httpServer: HttpServer | undefined;
   let stopForwarder: () => Promise<void> | void;
   if (config.mode === 'http') {
-    const forwarder = new HttpForwarder({ service: config.service, pool, metrics, policy: policy.read });
+    const forwarder = new HttpForwarder({
+      service: config.service,
+      pool,
+      metrics,
+      policy: policy.read,
+      ...(config.accessLog ? { accessLog: log.child({ log: 'access' }, { level: 'info' }) } : {}),
+    });
     forgetConnections = (upstream) => forwarder.forget(upstream);
     server = httpServer = createHttpServer(forwarder.handle);
+    httpServer.on('upgrade', forwarder.handleUpgrade);
     stopForwarder = () => forwarder.close();
   } else {
-    const forwarder = new TcpForwarder({ pool, metrics, policy: policy.read });
+    const forwarder = new TcpForwarder({ pool, metrics, policy: policy.read, idleTimeoutMs: config.tcpIdleTimeoutMs });
     server = createTcpServer({ allowHalfOpen: true }, forwarder.handle);
     stopForwarder = () => forwarder.close();
   }

@@ -1,17 +1,21 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { EffectivePolicy } from '../policy/effective-policy.js';
-import type { UpstreamChooser } from '../upstream/traffic-split.js';
 import type { Upstream } from '../upstream/upstream-pool.js';
+import type { UpstreamChooser } from '../upstream/traffic-split.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
+import { connectPicked } from './upstream-socket.js';
 
 export interface TcpForwarderOptions {
   pool: UpstreamChooser;
   metrics: ProxyMetrics;
   /**
    * The policy in force, read once per client connection: `retries.count` further connection
-   * attempts, each to an instance not tried yet, each bounded by `tryTimeoutMs`.
+   * attempts, each to an instance not tried yet, each bounded by `tryTimeoutMs`; and
+   * `limits.maxConnections` per instance.
    */
   policy: () => EffectivePolicy;
+  /** A joined connection with no byte either way for this long is closed (Envoy's tcp_proxy idle_timeout); 0: never. */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -22,8 +26,11 @@ export interface TcpForwarderOptions {
  */
 export class TcpForwarder {
   private readonly open = new Set<Socket>();
+  private readonly policy: () => EffectivePolicy;
 
-  constructor(private readonly options: TcpForwarderOptions) {}
+  constructor(private readonly options: TcpForwarderOptions) {
+    this.policy = options.policy;
+  }
 
   readonly handle = (client: Socket): void => {
     void this.forward(client);
@@ -37,48 +44,34 @@ export class TcpForwarder {
 
   private async forward(client: Socket): Promise<void> {
     const { pool, metrics } = this.options;
-    const { retries: { count: retries }, tryTimeoutMs } = this.options.policy();
+    const policy = this.policy();
     client.pause();
     client.on('error', () => client.destroy());
     const tried: Upstream[] = [];
-    for (let attempt = 0; attempt <= retries && !client.destroyed; attempt++) {
+    let full = 0;
+    for (let attempt = 0; attempt <= policy.retries.count && !client.destroyed; attempt++) {
       // Ring-hash's key in TCP mode: the client's address, so a client keeps its instance.
       const pick = pool.choose(tried, client.remoteAddress);
       if (!pick) break;
       tried.push(pick.upstream);
-      if (attempt > 0) metrics.retried();
-      const upstream = await this.connect(pick.upstream, tryTimeoutMs);
-      if (!upstream) {
-        pool.release(pick, 'failure');
-        metrics.attempted(pick.upstream, 'failure');
+      if (pick.upstream.active > policy.limits.maxConnections) {
+        // At its connection cap: another instance may have room; this one learns nothing.
+        pool.release(pick, 'abandoned');
+        full += 1;
+        attempt -= 1;
         continue;
       }
-      pool.report(pick, 'success');
-      metrics.attempted(pick.upstream, 'success');
+      if (attempt > 0) metrics.retried();
+      const upstream = await connectPicked(pool, metrics, pick, policy.tryTimeoutMs, true);
+      if (!upstream) continue;
       metrics.answered('connected');
       this.join(client, upstream, () => pool.finish(pick));
       return;
     }
-    if (tried.length === 0) metrics.unavailable();
+    if (full > 0 && full === tried.length) metrics.overflowed();
+    else if (tried.length === 0) metrics.unavailable();
     metrics.answered('refused');
     client.destroy();
-  }
-
-  /** Resolves with the connected socket, or undefined on an error or timeout. */
-  private connect(upstream: Upstream, connectTimeoutMs: number): Promise<Socket | undefined> {
-    return new Promise((resolve) => {
-      const socket = connect({ host: upstream.address, port: upstream.port, allowHalfOpen: true });
-      socket.setTimeout(connectTimeoutMs, () => {
-        socket.destroy();
-        resolve(undefined);
-      });
-      socket.once('error', () => resolve(undefined));
-      socket.once('connect', () => {
-        socket.setTimeout(0);
-        socket.removeAllListeners('error');
-        resolve(socket);
-      });
-    });
   }
 
   /** Pipes both ways; whichever side closes or fails takes the other down with it. */
@@ -99,6 +92,10 @@ export class TcpForwarder {
     client.on('error', end);
     upstream.on('close', end);
     client.on('close', end);
+    const idleMs = this.options.idleTimeoutMs ?? 0;
+    // Every byte either way is a read or a write on the client's socket, so its timer alone
+    // measures how long the whole connection has been idle.
+    if (idleMs > 0) client.setTimeout(idleMs, end);
     client.pipe(upstream);
     upstream.pipe(client);
     client.resume();

@@ -22,8 +22,11 @@ export interface TrafficRouterOptions {
 export interface UpstreamChooser {
   /** `key`: the request's ring-hash key, if the balancing in force hashes. */
   choose(tried?: readonly Upstream[], key?: string): UpstreamPick | undefined;
-  release(pick: UpstreamPick, outcome: AttemptOutcome): void;
-  report(pick: UpstreamPick, outcome: AttemptOutcome): void;
+  /** `gateway`: the failure was a 502/503/504 or a connect failure (outlier detection counts those apart). */
+  release(pick: UpstreamPick, outcome: AttemptOutcome, gateway?: boolean): void;
+  report(pick: UpstreamPick, outcome: AttemptOutcome, gateway?: boolean): void;
+  /** The instance asked not to be sent anything for `ms` (a Retry-After). */
+  holdOff(upstream: Upstream, ms: number): void;
   finish(pick: UpstreamPick): void;
   readonly members: readonly Upstream[];
   readonly ejected: number;
@@ -142,12 +145,16 @@ export class TrafficRouter implements UpstreamChooser {
   }
 
   // A pick's outcome concerns only its upstream's breaker and load, whatever pool made it.
-  release(pick: UpstreamPick, outcome: AttemptOutcome): void {
-    this.all.release(pick, outcome);
+  release(pick: UpstreamPick, outcome: AttemptOutcome, gateway = false): void {
+    this.all.release(pick, outcome, gateway);
   }
 
-  report(pick: UpstreamPick, outcome: AttemptOutcome): void {
-    this.all.report(pick, outcome);
+  report(pick: UpstreamPick, outcome: AttemptOutcome, gateway = false): void {
+    this.all.report(pick, outcome, gateway);
+  }
+
+  holdOff(upstream: Upstream, ms: number): void {
+    this.all.holdOff(upstream, ms);
   }
 
   finish(pick: UpstreamPick): void {

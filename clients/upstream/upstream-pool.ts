@@ -2,6 +2,7 @@ import { type Clock, systemClock } from '../../contract/clock.js';
 import type { Endpoint } from '../balancing/endpoint.js';
 import type { BalancingPolicy } from '../balancing/policy.js';
 import { type RampedEndpoint, SlowStart } from '../balancing/slow-start.js';
+import type { EffectivePolicy } from '../policy/effective-policy.js';
 import { type BreakerOptions, type BreakerPermit, type BreakerTransition, CircuitBreaker, DEFAULT_BREAKER_OPTIONS } from '../breaker/circuit-breaker.js';
 
 /** Where an instance listens, as the registry lists it. */
@@ -20,6 +21,11 @@ export class Upstream implements Endpoint, RampedEndpoint {
   usableSince = Number.NEGATIVE_INFINITY;
   /** Slow start's share of its weight (1: full weight). */
   ramp = 1;
+  /**
+   * Not to be picked before this time (ms since the epoch): the instance answered 429 or 503
+   * with a Retry-After (SPEC: Traffic policy). 0 when it asked for nothing.
+   */
+  retryAfterUntil = 0;
 
   constructor(
     readonly id: string,
@@ -67,6 +73,12 @@ export interface UpstreamPoolOptions {
    * changes it live). Not under ring-hash, whose ring must not move with a ramp.
    */
   slowStartMs?: number;
+  /**
+   * The policy in force, when the pool follows one: its outlier settings (thresholds, ejection
+   * times, max ejection) and panic threshold replace `breaker`'s and the two shares above,
+   * read on each pick and each failure so a change applies at once.
+   */
+  trafficPolicy?: () => Pick<EffectivePolicy, 'outlier' | 'panicThreshold'>;
   clock?: Clock;
   random?: () => number;
   hooks?: UpstreamPoolHooks;
@@ -98,7 +110,10 @@ export class UpstreamPool {
   private readonly random: () => number;
   private readonly hooks: UpstreamPoolHooks;
   private readonly slowStart: SlowStart<Upstream>;
+  private readonly trafficPolicy: (() => Pick<EffectivePolicy, 'outlier' | 'panicThreshold'>) | undefined;
   private panicking = false;
+  private outlierSeen: EffectivePolicy['outlier'] | undefined;
+  private outlierOptions: BreakerOptions;
 
   constructor(options: UpstreamPoolOptions) {
     this.policy = options.policy;
@@ -109,6 +124,8 @@ export class UpstreamPool {
     this.random = options.random ?? Math.random;
     this.hooks = options.hooks ?? {};
     this.slowStart = new SlowStart(options.slowStartMs ?? 0);
+    this.trafficPolicy = options.trafficPolicy;
+    this.outlierOptions = this.breakerOptions;
     if (!(this.panicThreshold >= 0 && this.panicThreshold <= 1)) throw new RangeError('panicThreshold must be between 0 and 1');
     if (!(this.maxEjectedShare >= 0 && this.maxEjectedShare <= 1)) throw new RangeError('maxEjectedShare must be between 0 and 1');
   }
@@ -173,15 +190,22 @@ export class UpstreamPool {
     const candidates = this.candidates;
     candidates.length = 0;
     let usable = 0;
+    let now = 0;
     for (const upstream of all) {
+      if (upstream.retryAfterUntil !== 0) {
+        if (upstream.retryAfterUntil > (now ||= this.clock.now())) continue;
+        upstream.retryAfterUntil = 0;
+      }
       if (!upstream.breaker.admits) continue;
       usable += 1;
       if (!tried.includes(upstream)) candidates.push(upstream);
     }
-    this.panicking = all.length > 0 && usable < all.length * this.panicThreshold;
+    const panicThreshold = this.trafficPolicy ? this.trafficPolicy().panicThreshold : this.panicThreshold;
+    this.panicking = all.length > 0 && usable < all.length * panicThreshold;
     if (this.panicking) {
       candidates.length = 0;
-      for (const upstream of all) if (!tried.includes(upstream)) candidates.push(upstream);
+      // Past breakers, not past an instance's own Retry-After.
+      for (const upstream of all) if (!tried.includes(upstream) && upstream.retryAfterUntil === 0) candidates.push(upstream);
     }
     const upstream = this.policy.pick(candidates, key, all);
     candidates.length = 0;
@@ -196,9 +220,12 @@ export class UpstreamPool {
     return { upstream, permit, panic: this.panicking };
   }
 
-  /** Reports how a pick's request ended: its breaker learns from it and the load drops. */
-  release(pick: UpstreamPick, outcome: AttemptOutcome): void {
-    this.report(pick, outcome);
+  /**
+   * Reports how a pick's request ended: its breaker learns from it and the load drops.
+   * `gateway` marks a failure as a gateway error (502/503/504, connect failure, reset, timeout).
+   */
+  release(pick: UpstreamPick, outcome: AttemptOutcome, gateway = false): void {
+    this.report(pick, outcome, gateway);
     this.finish(pick);
   }
 
@@ -206,10 +233,10 @@ export class UpstreamPool {
    * Tells the pick's breaker how the instance did, while the work may go on (a TCP connection
    * is a success once connected, however long it then stays open). Report once per pick.
    */
-  report(pick: UpstreamPick, outcome: AttemptOutcome): void {
+  report(pick: UpstreamPick, outcome: AttemptOutcome, gateway = false): void {
     const { breaker } = pick.upstream;
     if (outcome === 'success') breaker.succeeded(pick.permit);
-    else if (outcome === 'failure') breaker.failed(pick.permit);
+    else if (outcome === 'failure') breaker.failed(pick.permit, gateway);
     else breaker.abandoned(pick.permit);
   }
 
@@ -249,8 +276,14 @@ export class UpstreamPool {
 
   /** Whether some instance not in `tried` would be admitted by its breaker (without panic). */
   hasUsable(tried: readonly Upstream[] = []): boolean {
-    for (const upstream of this.upstreams) if (upstream.breaker.admits && !tried.includes(upstream)) return true;
+    const now = this.clock.now();
+    for (const upstream of this.upstreams) if (upstream.breaker.admits && upstream.retryAfterUntil <= now && !tried.includes(upstream)) return true;
     return false;
+  }
+
+  /** The instance asked not to be sent anything for `ms` (a Retry-After): no pick includes it until then. */
+  holdOff(upstream: Upstream, ms: number): void {
+    upstream.retryAfterUntil = this.clock.now() + ms;
   }
 
   /** Instances whose breaker is not closed. */
@@ -263,7 +296,7 @@ export class UpstreamPool {
   private createUpstream(id: string, address: string, port: number, weight: number): Upstream {
     let upstream: Upstream | undefined;
     const breaker = new CircuitBreaker(
-      this.breakerOptions,
+      this.trafficPolicy ? this.breakerSettings : this.breakerOptions,
       this.clock,
       {
         transition: (transition) => {
@@ -272,7 +305,8 @@ export class UpstreamPool {
           this.hooks.transition?.(transition, upstream!);
         },
         mayTrip: () => {
-          const allowed = Math.max(1, Math.floor(this.upstreams.length * this.maxEjectedShare));
+          const share = this.trafficPolicy ? this.trafficPolicy().outlier.maxEjection : this.maxEjectedShare;
+          const allowed = Math.max(1, Math.floor(this.upstreams.length * share));
           if (this.ejected < allowed) return true;
           this.hooks.ejectionRefused?.(upstream!);
           return false;
@@ -283,4 +317,19 @@ export class UpstreamPool {
     upstream = new Upstream(id, address, port, weight, breaker);
     return upstream;
   }
+
+  /** The breakers' settings under the policy in force: rebuilt only when the policy's outlier settings change. */
+  private readonly breakerSettings = (): BreakerOptions => {
+    const { outlier } = this.trafficPolicy!();
+    if (outlier !== this.outlierSeen) {
+      this.outlierSeen = outlier;
+      this.outlierOptions = {
+        ...this.breakerOptions,
+        consecutiveFailures: outlier.consecutiveFailures,
+        consecutiveGatewayErrors: outlier.consecutiveGatewayErrors,
+        openTime: { baseMs: outlier.baseEjectionTimeMs, maxMs: outlier.maxEjectionTimeMs, jitter: this.breakerOptions.openTime.jitter },
+      };
+    }
+    return this.outlierOptions;
+  };
 }

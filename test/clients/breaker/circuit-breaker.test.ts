@@ -75,11 +75,11 @@ describe('CircuitBreaker', () => {
     assert.deepEqual(transitions, ['trip', 'probe', 'recover']);
   });
 
-  it('a failed probe reopens it for twice as long, up to the cap; a recovery starts the back-off again', () => {
+  it('each opening lasts the base time × the times it opened, up to the cap (Envoy), and a recovery keeps the count', () => {
     const { subject, clock } = breaker();
     fail(subject, 3);
     const openTimes: number[] = [];
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 9; round++) {
       const openedAt = clock.now();
       openTimes.push(subject.reopensAt - openedAt);
       clock.advance(subject.reopensAt - openedAt);
@@ -90,8 +90,63 @@ describe('CircuitBreaker', () => {
     subject.succeeded(subject.admit()!);
     fail(subject, 3);
 
-    assert.deepEqual(openTimes, [1000, 2000, 4000, 8000, 8000]);
-    assert.equal(subject.reopensAt - clock.now(), 1000);
+    assert.deepEqual(openTimes, [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 8000]);
+    assert.equal(subject.reopensAt - clock.now(), 8000, 'tripped again at once: no time closed to decay');
+  });
+
+  it('time spent closed brings the open time down again, one base per decay period', () => {
+    const { subject, clock } = breaker({ ...OPTIONS, decayMs: 10_000 });
+    fail(subject, 3);
+    for (let round = 0; round < 3; round++) {
+      clock.advance(subject.reopensAt - clock.now());
+      subject.failed(subject.admit()!);
+    }
+    clock.advance(subject.reopensAt - clock.now());
+    subject.succeeded(subject.admit()!);
+    subject.succeeded(subject.admit()!);
+
+    clock.advance(20_000);
+    fail(subject, 3);
+
+    assert.equal(subject.ejectionCount, 3, '4 openings, less 2 decay periods, plus this one');
+    assert.equal(subject.reopensAt - clock.now(), 3000);
+  });
+
+  it('consecutive gateway errors trip at their own threshold; another 5xx breaks their run', () => {
+    const { subject, transitions } = breaker({ ...OPTIONS, consecutiveFailures: 10, consecutiveGatewayErrors: 2 });
+
+    subject.failed(subject.admit()!, true);
+    subject.failed(subject.admit()!, false);
+    subject.failed(subject.admit()!, true);
+    const afterBrokenRun = subject.state;
+    subject.failed(subject.admit()!, true);
+
+    assert.equal(afterBrokenRun, 'closed');
+    assert.equal(subject.state, 'open');
+    assert.equal(subject.tripCause, 'consecutive-gateway-errors');
+    assert.deepEqual(transitions, ['trip']);
+  });
+
+  it('consecutive failures of any kind trip at theirs', () => {
+    const { subject } = breaker({ ...OPTIONS, consecutiveFailures: 3, consecutiveGatewayErrors: 2 });
+
+    for (const gateway of [true, false, true]) subject.failed(subject.admit()!, gateway);
+
+    assert.equal(subject.state, 'open');
+    assert.equal(subject.tripCause, 'consecutive-failures');
+  });
+
+  it('settings are read at each failure: a new threshold applies to the next one', () => {
+    let options: BreakerOptions = { ...OPTIONS, consecutiveFailures: 5 };
+    const clock = new ManualClock();
+    const subject = new CircuitBreaker(() => options, clock);
+    fail(subject, 2);
+
+    options = { ...options, consecutiveFailures: 3, openTime: { baseMs: 4000, maxMs: 8000, jitter: 0 } };
+    fail(subject, 1);
+
+    assert.equal(subject.state, 'open');
+    assert.equal(subject.reopensAt - clock.now(), 4000);
   });
 
   it('jitter shortens the open time by at most its share', () => {

@@ -23,6 +23,8 @@ describe('beacon proxy configuration', () => {
     assert.equal(config.maxEjectedShare, 0.5);
     assert.deepEqual(config.admin, { host: '127.0.0.1', port: 9901 });
     assert.equal(config.tag, undefined);
+    assert.equal(config.accessLog, false);
+    assert.equal(config.tcpIdleTimeoutMs, 3_600_000);
   });
 
   it('takes BEACON_* variables, and flags win over them', () => {

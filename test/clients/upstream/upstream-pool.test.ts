@@ -156,4 +156,28 @@ describe('UpstreamPool', () => {
     assert.equal(subject.choose(), undefined);
     assert.equal(subject.inPanic, false);
   });
+
+  it('an instance held off by a Retry-After gets nothing until that time, even in panic', () => {
+    const { subject, clock } = pool();
+    subject.update(addresses(2));
+    const held = subject.members[0]!;
+
+    subject.holdOff(held, 2000);
+    const picked = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const pick = subject.choose()!;
+      picked.add(pick.upstream.id);
+      subject.release(pick, 'success');
+    }
+    const alone = subject.choose([subject.members[1]!]);
+    clock.advance(1999);
+    const justBefore = subject.choose([subject.members[1]!]);
+    clock.advance(1);
+    const after = subject.choose([subject.members[1]!]);
+
+    assert.deepEqual([...picked], ['i-1']);
+    assert.equal(alone, undefined);
+    assert.equal(justBefore, undefined);
+    assert.equal(after?.upstream, held);
+  });
 });
