@@ -1,6 +1,7 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Dispatcher, Pool } from 'undici';
+import { withoutConnectionHeaders } from './connection-headers.js';
 
 /**
  * The second Node reference of the proxy bench: the minimal forwarder without undici's
@@ -14,14 +15,6 @@ import { type Dispatcher, Pool } from 'undici';
  */
 const pools = process.argv.slice(2).map((url) => new Pool(url));
 if (pools.length === 0) throw new Error('usage: dispatch-forwarder.js <backend url>...');
-
-/** As in minimal-forwarder.ts: headers of one connection, which undici refuses and must not be passed on. */
-const CONNECTION_HEADERS = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect'];
-
-function withoutConnectionHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  for (const name of CONNECTION_HEADERS) if (name in headers) delete headers[name];
-  return headers;
-}
 
 /** Copies one upstream answer into `response`, pausing the upstream while the client is slow. */
 function answerInto(response: ServerResponse): Dispatcher.DispatchHandler {
