@@ -97,11 +97,18 @@ export const PROXY_TARGETS = {
   aboveHttpProxyRatio: 1.0,
   /** `beacon proxy`'s p99 at most this multiple of the minimal forwarder's. */
   maxP99Ratio: 1.2,
+  /** Issue 14: `beacon proxy` with a policy in force (split, outlier, retry budget): req/s at least this multiple of without. */
+  minPolicyRatio: 0.95,
+  /** Issue 14: `beacon proxy`'s req/s at least this multiple of the undici dispatch forwarder's … */
+  minDispatchForwarderRatio: 1.0,
+  /** … and its CPU per request at most this multiple of that forwarder's. */
+  maxDispatchCpuRatio: 1.0,
 } as const;
 
 export function checkProxyTargets(summary: ProxySummary): TargetCheck[] {
-  const { minimal, httpProxy } = summary.beaconVs;
-  const failures = summary.medians.beacon?.failures ?? 0;
+  const { minimal, dispatch, httpProxy } = summary.beaconVs;
+  const { policyVsNone } = summary;
+  const failures = (summary.medians.beacon?.failures ?? 0) + (summary.medians.beaconPolicy?.failures ?? 0);
   const measured = (value: number | undefined) => (value === undefined ? 'not measured' : `${value.toFixed(2)}×`);
   return [
     {
@@ -117,6 +124,24 @@ export function checkProxyTargets(summary: ProxySummary): TargetCheck[] {
       met: httpProxy !== undefined && httpProxy.requestsPerSecond > PROXY_TARGETS.aboveHttpProxyRatio,
     },
     {
+      name: 'Throughput with a policy in force vs without',
+      target: `≥ ${PROXY_TARGETS.minPolicyRatio.toFixed(2)}×`,
+      measured: measured(policyVsNone?.requestsPerSecond),
+      met: policyVsNone !== undefined && policyVsNone.requestsPerSecond >= PROXY_TARGETS.minPolicyRatio,
+    },
+    {
+      name: 'Throughput vs the undici dispatch forwarder',
+      target: `≥ ${PROXY_TARGETS.minDispatchForwarderRatio.toFixed(1)}×`,
+      measured: measured(dispatch?.requestsPerSecond),
+      met: dispatch !== undefined && dispatch.requestsPerSecond >= PROXY_TARGETS.minDispatchForwarderRatio,
+    },
+    {
+      name: 'CPU per request vs the undici dispatch forwarder',
+      target: `≤ ${PROXY_TARGETS.maxDispatchCpuRatio.toFixed(1)}×`,
+      measured: measured(dispatch?.cpuPerRequest),
+      met: dispatch?.cpuPerRequest !== undefined && dispatch.cpuPerRequest <= PROXY_TARGETS.maxDispatchCpuRatio,
+    },
+    {
       name: 'p99 vs the minimal Node forwarder',
       target: `≤ ${PROXY_TARGETS.maxP99Ratio}×`,
       measured: measured(minimal?.p99),
@@ -124,7 +149,7 @@ export function checkProxyTargets(summary: ProxySummary): TargetCheck[] {
     },
     {
       // Not one of the issue's targets, but the others mean nothing without it.
-      name: 'Failed requests through `beacon proxy` (all rounds)',
+      name: 'Failed requests through `beacon proxy`, with and without the policy (all rounds)',
       target: '0',
       measured: String(failures),
       met: failures === 0,

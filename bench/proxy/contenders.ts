@@ -5,10 +5,10 @@ import { type CpuPlan, onCpu } from '../support/cpu.js';
 import { freePort } from '../support/free-port.js';
 import { type ProcessStart, withListeningProcess } from '../support/listening-process.js';
 import { haproxyIsInstalled, haproxyStart } from './haproxy.js';
-import { SERVICE } from './upstreams.js';
+import { POLICY_SERVICE, SERVICE, SPLIT_MAIN_GROUP } from './upstreams.js';
 
 /** Everything the proxy bench sends load to, in the order each round measures them. */
-export const CONTENDER_IDS = ['direct', 'minimal', 'beacon', 'httpProxy', 'haproxy'] as const;
+export const CONTENDER_IDS = ['direct', 'minimal', 'dispatch', 'beacon', 'beaconPolicy', 'httpProxy', 'haproxy'] as const;
 export type ContenderId = (typeof CONTENDER_IDS)[number];
 
 /** What a contender is while it runs. */
@@ -16,7 +16,10 @@ export interface Target {
   url: string;
   /** The forwarding process, whose CPU per request is measured; none when wrk goes straight to a backend. */
   pid?: number;
-  /** How many backends must answer through it: all of them for a proxy, one for direct. */
+  /**
+   * How many backends must answer through it: all of them for a proxy, one for direct, the
+   * split's main group for the policy (its small share may or may not come up in a check).
+   */
   backends: number;
   /** `beacon proxy`'s admin listener, for its own count of answers. */
   adminUrl?: string;
@@ -38,17 +41,22 @@ export interface ContenderSetup {
   cpus: CpuPlan;
   /** Where haproxy's generated configuration goes. */
   workDir: string;
+  /** The index the registry answered the policy's PUT with: `beacon proxy` with the policy is measured once it shows it. */
+  policyIndex: number;
 }
 
 export const LABELS: Record<ContenderId, string> = {
   direct: 'Direct to one backend (no proxy)',
   minimal: 'Minimal Node forwarder (node:http + undici Pool)',
+  dispatch: 'undici dispatch forwarder (node:http + undici Pool.dispatch)',
   beacon: '`beacon proxy` (breakers and metrics on)',
+  beaconPolicy: '`beacon proxy` with a policy in force (split 90/10, outlier, retry budget)',
   httpProxy: 'http-proxy (npm)',
   haproxy: 'haproxy (Debian, 1 thread)',
 };
 
 const MINIMAL_FORWARDER = fileURLToPath(new URL('./minimal-forwarder.js', import.meta.url));
+const DISPATCH_FORWARDER = fileURLToPath(new URL('./dispatch-forwarder.js', import.meta.url));
 const HTTP_PROXY_FORWARDER = fileURLToPath(new URL('./http-proxy-forwarder.js', import.meta.url));
 
 /** The contenders this machine can run, each on the server CPU; haproxy only when installed. */
@@ -61,6 +69,7 @@ export function contenders(setup: ContenderSetup): Contender[] {
   const all: Contender[] = [
     { id: 'direct', label: LABELS.direct, run: (work) => work({ url: backends[0]!, backends: 1 }) },
     processContender('minimal', nodeScript(MINIMAL_FORWARDER, 'minimal forwarder'), backends.length),
+    processContender('dispatch', nodeScript(DISPATCH_FORWARDER, 'dispatch forwarder'), backends.length),
     {
       id: 'beacon',
       label: LABELS.beacon,
@@ -68,6 +77,16 @@ export function contenders(setup: ContenderSetup): Contender[] {
         withListeningProcess(beaconProxyStart(setup.registry, SERVICE, cpus.server), (proxy) =>
           work({ url: proxy.url, pid: proxy.pid, backends: backends.length, adminUrl: proxy.captures[1]! }),
         ),
+    },
+    {
+      id: 'beaconPolicy',
+      label: LABELS.beaconPolicy,
+      run: (work) =>
+        withListeningProcess(beaconProxyStart(setup.registry, POLICY_SERVICE, cpus.server), async (proxy) => {
+          const adminUrl = proxy.captures[1]!;
+          await policyApplied(adminUrl, setup.policyIndex);
+          return work({ url: proxy.url, pid: proxy.pid, backends: SPLIT_MAIN_GROUP, adminUrl });
+        }),
     },
     processContender('httpProxy', nodeScript(HTTP_PROXY_FORWARDER, 'http-proxy'), backends.length),
   ];
@@ -85,6 +104,21 @@ export function contenders(setup: ContenderSetup): Contender[] {
       },
     },
   ];
+}
+
+/** How long a started `beacon proxy` may take to show the policy's index (it waits up to 5 s for it itself). */
+const POLICY_WAIT_MS = 10_000;
+
+/** Resolves once `beacon proxy`'s `/stats` shows a traffic policy at `index` or later: from then on it follows the policy. */
+async function policyApplied(adminUrl: string, index: number): Promise<void> {
+  const giveUpAt = Date.now() + POLICY_WAIT_MS;
+  for (;;) {
+    const stats = (await (await fetch(`${adminUrl}/stats`)).json()) as { trafficPolicy?: { index?: number } };
+    const shown = stats.trafficPolicy?.index ?? 0;
+    if (shown >= index) return;
+    if (Date.now() >= giveUpAt) throw new Error(`beacon proxy shows traffic policy index ${shown} after ${POLICY_WAIT_MS} ms; the PUT answered ${index}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 function processContender(id: ContenderId, start: ProcessStart, backends: number): Contender {

@@ -1,7 +1,8 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
+import { withoutConnectionHeaders } from './connection-headers.js';
 
 /**
  * The Node ceiling of the proxy bench: the simplest correct forwarder on the same parts as
@@ -13,17 +14,6 @@ import { type Dispatcher, Pool } from 'undici';
  */
 const pools = process.argv.slice(2).map((url) => new Pool(url));
 if (pools.length === 0) throw new Error('usage: minimal-forwarder.js <backend url>...');
-
-/**
- * Headers that describe one connection, not the message: undici refuses them in a request, and
- * passing an upstream's `connection: close` on would close the client's connection.
- */
-const CONNECTION_HEADERS = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect'];
-
-function withoutConnectionHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  for (const name of CONNECTION_HEADERS) if (name in headers) delete headers[name];
-  return headers;
-}
 
 let next = 0;
 const server = createServer((request, response) => {

@@ -5,7 +5,7 @@ import { microseconds, ms, perSecond, plural, ratio, subsection, table } from '.
 import type { TargetCheck } from '../targets.js';
 import { type ContenderId, LABELS } from './contenders.js';
 import { beaconRatios, COMPARED, type Compared, type ContenderRun, type ProxyBenchResult, type ProxyBenchSettings, type ProxySummary } from './proxy-bench.js';
-import { BACKEND_COUNT, BACKEND_TTL_SECONDS, SERVICE } from './upstreams.js';
+import { BACKEND_COUNT, BACKEND_TTL_SECONDS, BENCH_POLICY, POLICY_SERVICE, SERVICE, SPLIT_MAIN_GROUP } from './upstreams.js';
 
 export interface ProxyReport {
   date: Date;
@@ -22,7 +22,9 @@ export const PROXY_SECTION = 'proxy-bench';
 const SHORT: Record<ContenderId, string> = {
   direct: 'direct',
   minimal: 'minimal forwarder',
+  dispatch: 'dispatch forwarder',
   beacon: 'beacon proxy',
+  beaconPolicy: 'beacon proxy + policy',
   httpProxy: 'http-proxy',
   haproxy: 'haproxy',
 };
@@ -30,13 +32,14 @@ const SHORT: Record<ContenderId, string> = {
 /** The generated proxy section: what `npm run bench` prints and writes to docs/benchmarks.md. */
 export function renderProxySection(report: ProxyReport): string {
   return [
-    '## Proxy: `beacon proxy` against a minimal Node forwarder, http-proxy and haproxy',
+    '## Proxy: `beacon proxy` against two minimal Node forwarders, http-proxy and haproxy',
     '',
     ...describeMethod(report),
     '',
     ...subsection('Targets', renderTargets(report.targets)),
     ...subsection('Every contender (medians)', renderMedians(report)),
     ...subsection("`beacon proxy` over the others (medians of the rounds' ratios)", renderBeaconRatios(report.summary)),
+    ...subsection("`beacon proxy` with the policy over without (medians of the rounds' ratios)", renderPolicyRatios(report.summary)),
     ...subsection('Every round', renderRounds(report.result)),
     ...subsection("Every round: `beacon proxy`'s ratios", renderRoundRatios(report.result)),
   ]
@@ -56,18 +59,26 @@ function describeMethod({ date, machine, settings, result }: ProxyReport): strin
       `${settings.warmupSeconds} s warm-up that reopens the connections idle time closed (direct needs none). Before every run the contender must answer ` +
       `${2 * BACKEND_COUNT} requests in a row with 200 and a backend's body, reaching every backend (direct: its one); failed ` +
       `requests (non-2xx answers, socket errors) are counted and shown; \`beacon proxy\`'s \`beacon_proxy_responses_total\` ` +
-      `must account for every request wrk completed.`,
+      `must account for every request wrk completed. Through the policy's split a check must reach both backends of the 90 % ` +
+      `group (the 10 % one may not come up in ${2 * BACKEND_COUNT} requests).`,
     `- Backends: ${BACKEND_COUNT} node:http servers in one process (bench/proxy/backends.ts), each answering any request with a ` +
-      `fixed ${result.bodyBytes}-byte JSON body, registered as service \`${SERVICE}\` (weight 1, ttl ${BACKEND_TTL_SECONDS} s) ` +
+      `fixed ${result.bodyBytes}-byte JSON body, registered as service \`${SERVICE}\` and again as \`${POLICY_SERVICE}\` ` +
+      `(weight 1, ttl ${BACKEND_TTL_SECONDS} s; tag \`a\` on the first ${SPLIT_MAIN_GROUP}, \`b\` on the last) ` +
       `in a \`beacon server --db :memory:\`. With 2 cores, the backends and the registry share wrk's CPU, so the load side ` +
       `(wrk + backends) does the same work per request whoever forwards, and the contender has the other CPU to itself.`,
     `- Direct: wrk straight to one backend, the reference. One backend rather than ${BACKEND_COUNT} changes nothing on the ` +
       `backend side (they share one process and event loop); it is the most the load side carries here, so a contender at ` +
       `1.0× direct would be limited by the load side, not by itself.`,
     '- Contenders, each its own process: the minimal Node forwarder (bench/proxy/minimal-forwarder.ts: node:http server, one ' +
-      'undici `Pool` per backend, round-robin, connection headers dropped, nothing else); `beacon proxy` as a user runs it ' +
+      'undici `Pool` per backend, `pool.request` piped into the response, round-robin, connection headers dropped, nothing ' +
+      'else); the undici dispatch forwarder (bench/proxy/dispatch-forwarder.ts: the same, but `pool.dispatch` with an undici 7 ' +
+      'handler, `onResponseStart`/`onResponseData`/`onResponseEnd`, writing straight into the node:http response: no stream ' +
+      'or promise per request); `beacon proxy` as a user runs it ' +
       '(`node bin/beacon.js proxy --service bench --registry … --admin 127.0.0.1:0`: weighted round-robin, circuit breakers, ' +
-      `retries, metrics, X-Forwarded-For/-Proto and Via); http-proxy ${versions.httpProxy} with a keep-alive \`http.Agent\`, ` +
+      'retries, metrics, X-Forwarded-For/-Proto and Via); the same `beacon proxy` for `' + POLICY_SERVICE + '`, whose traffic ' +
+      `policy is set before it starts (\`${JSON.stringify(BENCH_POLICY)}\`) and measured once its \`/stats\` shows the ` +
+      "policy's index (`trafficPolicy.index` ≥ the PUT's `X-Beacon-Index`); " +
+      `http-proxy ${versions.httpProxy} with a keep-alive \`http.Agent\`, ` +
       'round-robin (bench/proxy/http-proxy-forwarder.ts)' +
       (versions.haproxy === undefined
         ? '.'
@@ -110,6 +121,12 @@ function renderBeaconRatios(summary: ProxySummary): string[] {
   );
 }
 
+function renderPolicyRatios({ policyVsNone }: ProxySummary): string[] {
+  if (policyVsNone === undefined) return ['Not measured.'];
+  const { requestsPerSecond, p50, p99, cpuPerRequest } = policyVsNone;
+  return table(['with ÷ without', 'req/s', 'p50', 'p99', 'Proxy CPU per request'], [['`beacon proxy`', ratio(requestsPerSecond), ratio(p50), ratio(p99), cpuPerRequest === undefined ? '–' : ratio(cpuPerRequest)]]);
+}
+
 function renderRounds(result: ProxyBenchResult): string[] {
   return table(
     ['Round', 'Contender', 'req/s', 'p50', 'p99', 'Proxy CPU', 'Backends CPU', '÷ direct', 'Failed'],
@@ -134,15 +151,21 @@ function renderRounds(result: ProxyBenchResult): string[] {
 
 function renderRoundRatios(result: ProxyBenchResult): string[] {
   const compared = COMPARED.filter((id) => result.measured.includes(id));
-  const columns = (id: Compared) => (id === 'minimal' ? [`÷ ${SHORT[id]} req/s`, `÷ ${SHORT[id]} p99`] : [`÷ ${SHORT[id]} req/s`]);
+  const withCpu = (id: Compared) => id === 'dispatch';
+  const columns = (id: Compared) =>
+    id === 'minimal' ? [`÷ ${SHORT[id]} req/s`, `÷ ${SHORT[id]} p99`] : withCpu(id) ? [`÷ ${SHORT[id]} req/s`, `÷ ${SHORT[id]} CPU`] : [`÷ ${SHORT[id]} req/s`];
+  const policy = result.measured.includes('beaconPolicy');
   return table(
-    ['Round', ...compared.flatMap(columns)],
+    ['Round', ...compared.flatMap(columns), ...(policy ? ['policy ÷ none req/s'] : [])],
     result.rounds.map((round, index) => [
       String(index + 1),
       ...compared.flatMap((id) => {
         const ratios = beaconRatios(round, id)!;
-        return id === 'minimal' ? [ratio(ratios.requestsPerSecond), ratio(ratios.p99)] : [ratio(ratios.requestsPerSecond)];
+        if (id === 'minimal') return [ratio(ratios.requestsPerSecond), ratio(ratios.p99)];
+        if (withCpu(id)) return [ratio(ratios.requestsPerSecond), ratios.cpuPerRequest === undefined ? '–' : ratio(ratios.cpuPerRequest)];
+        return [ratio(ratios.requestsPerSecond)];
       }),
+      ...(policy ? [ratio(round.beaconPolicy!.requestsPerSecond / round.beacon!.requestsPerSecond)] : []),
     ]),
   );
 }
