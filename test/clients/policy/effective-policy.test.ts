@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { BEACON_DEFAULTS } from '../../../clients/policy/beacon-defaults.js';
 import { type PolicyDefaults, resolvePolicy } from '../../../clients/policy/effective-policy.js';
 
 const defaults: PolicyDefaults = {
-  values: {
-    balancing: 'weighted-round-robin',
-    hashOn: undefined,
-    timeoutMs: 15_000,
-    tryTimeoutMs: 5_000,
-    retries: { count: 2, on: new Set(['connect-failure', 'reset', 'gateway-error']), budget: 0.2, backoff: { baseMs: 25, maxMs: 250 } },
-    outlier: { consecutiveFailures: 5, consecutiveGatewayErrors: 5, baseEjectionTimeMs: 1_000, maxEjectionTimeMs: 30_000, maxEjection: 0.5 },
-    panicThreshold: 0.5,
-    slowStartMs: 0,
-    limits: { maxConnections: 1024, maxPendingRequests: 1024 },
-    split: undefined,
-    failover: undefined,
-  },
+  // Beacon's defaults, two of the fields marked as set by a flag.
+  values: BEACON_DEFAULTS,
   sources: {
     balancing: 'flag', hashOn: 'default', timeoutMs: 'default', tryTimeoutMs: 'default', retries: 'flag', outlier: 'default',
     panicThreshold: 'default', slowStartMs: 'default', limits: 'default', split: 'default', failover: 'default',
