@@ -7,18 +7,8 @@ import { parse, queryPacket, udpExchange } from '../support/dns.js';
 import { client } from '../support/http.js';
 import { startServerProcess } from '../support/server-process.js';
 import { tempDir } from '../support/temp.js';
+import { seededRandom } from '../support/seeded-random.js';
 
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
-function prng(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const TYPES = ['A', 'AAAA', 'SRV', 'SOA', 'NS', 'ANY', 'TXT', 'MX'] as const;
 const NAMES = ['web.service.beacon.internal', '_web._tcp.service.beacon.internal', 'blue.web.service.beacon.internal', 'beacon.internal', 'example.com', '10-0-0-1.addr.beacon.internal'];
@@ -66,7 +56,7 @@ test('100,000 random and mutated packets over UDP and TCP: the server stays up, 
   // A TTL far past the run, so a slow machine's fuzzing never outlasts the instance it asks for.
   await client(server.url).register('web', 'w1', { address: '10.0.0.1', tags: ['blue'], ttl: 3600 });
   const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const logLinesBefore = server.output().split('\n').length;
 
   // UDP: 95,000 packets, sent in bursts small enough not to overflow the socket buffers.

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Endpoint } from '../../../clients/balancing/endpoint.js';
 import { createPolicy, POLICY_NAMES } from '../../../clients/balancing/policy.js';
+import { seededRandom } from '../../support/seeded-random.js';
 
 interface TestEndpoint extends Endpoint {
   id: string;
@@ -14,15 +15,6 @@ function endpoints(...weights: number[]): TestEndpoint[] {
   return weights.map((weight, i) => ({ id: `e${i}`, name: `e${i}`, weight, active: 0 }));
 }
 
-/** A seeded generator (mulberry32), so statistical tests see the same draws on every run. */
-function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shares(picks: (TestEndpoint | undefined)[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -34,7 +26,7 @@ function shares(picks: (TestEndpoint | undefined)[]): Record<string, number> {
 describe('balancing policies', () => {
   for (const name of POLICY_NAMES) {
     it(`${name}: weights 1:3 give 25% / 75% of 4,000 picks (± 3 points)`, () => {
-      const policy = createPolicy<TestEndpoint>(name, seeded(7));
+      const policy = createPolicy<TestEndpoint>(name, seededRandom(7));
       const set = endpoints(1, 3);
 
       const result = shares(Array.from({ length: 4000 }, () => policy.pick(set)));
@@ -44,7 +36,7 @@ describe('balancing policies', () => {
     });
 
     it(`${name}: weight 0 is picked only when every candidate has weight 0`, () => {
-      const policy = createPolicy<TestEndpoint>(name, seeded(3));
+      const policy = createPolicy<TestEndpoint>(name, seededRandom(3));
       const mixed = endpoints(0, 2);
       const zeros = endpoints(0, 0);
 
@@ -56,7 +48,7 @@ describe('balancing policies', () => {
     });
 
     it(`${name}: an empty set gives nothing and a single candidate is always picked`, () => {
-      const policy = createPolicy<TestEndpoint>(name, seeded(1));
+      const policy = createPolicy<TestEndpoint>(name, seededRandom(1));
       const [only] = endpoints(5);
 
       assert.equal(policy.pick([]), undefined);
@@ -84,7 +76,7 @@ describe('balancing policies', () => {
   });
 
   it('least-request sends to the less loaded of the two draws, per unit of weight', () => {
-    const policy = createPolicy<TestEndpoint>('least-request', seeded(11));
+    const policy = createPolicy<TestEndpoint>('least-request', seededRandom(11));
     const set = endpoints(1, 1);
     set[0]!.active = 10;
 

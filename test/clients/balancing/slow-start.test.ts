@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { Endpoint } from '../../../clients/balancing/endpoint.js';
 import { createPolicy, type PolicyName } from '../../../clients/balancing/policy.js';
 import { rampOf, SlowStart } from '../../../clients/balancing/slow-start.js';
+import { seededRandom } from '../../support/seeded-random.js';
 
 interface TestEndpoint extends Endpoint {
   id: string;
@@ -15,15 +16,6 @@ interface TestEndpoint extends Endpoint {
 const WINDOW_MS = 10_000;
 const RAMPED_POLICIES: PolicyName[] = ['weighted-round-robin', 'random', 'least-request'];
 
-/** A seeded generator (mulberry32), so statistical tests see the same draws on every run. */
-function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Three instances at full weight since before the test, and one that became usable at time 0. */
 function fleet(windowMs = WINDOW_MS) {
@@ -40,7 +32,7 @@ function fleet(windowMs = WINDOW_MS) {
  */
 function freshShare(name: PolicyName, fromMs: number, toMs: number, windowMs = WINDOW_MS): number {
   const { all, fresh, slowStart } = fleet(windowMs);
-  const policy = createPolicy<TestEndpoint>(name, seeded(5));
+  const policy = createPolicy<TestEndpoint>(name, seededRandom(5));
   const inFlight: TestEndpoint[] = [];
   const picks = 8000;
   let freshPicks = 0;
@@ -93,7 +85,7 @@ describe('slow start', () => {
       const { all, old, fresh, slowStart } = fleet(windowMs);
       for (const instance of old) instance.active = 10;
       slowStart.advance(0);
-      const policy = createPolicy<TestEndpoint>('least-request', seeded(9));
+      const policy = createPolicy<TestEndpoint>('least-request', seededRandom(9));
       let freshPicks = 0;
       for (let i = 0; i < 100; i++) {
         const picked = policy.pick(all)!;
