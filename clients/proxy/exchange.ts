@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Why an exchange was cut short. */
@@ -8,18 +7,19 @@ const EXCHANGE = Symbol('beacon.exchange');
 
 /**
  * One client request as it crosses the proxy, parsed once (CoreDNS's `request` wrapper): its
- * request id, its deadline and what the access log reports. It is also the abort signal every
- * try to an instance is sent with (undici takes an EventEmitter that emits `abort`), so the
- * deadline over all tries and a client that goes away both cancel the try in flight, connecting
- * included. One object and one timer per request; the listeners are shared functions.
+ * request id, its deadline and what the access log reports. The deadline over all tries and a
+ * client that goes away both cancel the try in flight. One object and one timer per request;
+ * the listeners are shared functions.
  */
-export class Exchange extends EventEmitter {
+export class Exchange {
   aborted = false;
   abortReason: AbortReason | undefined;
   /** Tries sent to instances. */
   tries = 0;
   /** The instance that answered last (or was tried last), for the access log. */
   instance = '';
+  /** The try waiting on an instance, which an abort cancels. */
+  inFlight: { abort(): void } | undefined;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -29,7 +29,6 @@ export class Exchange extends EventEmitter {
     readonly started: number,
     timeoutMs: number,
   ) {
-    super();
     this.timer = setTimeout(onDeadline, timeoutMs, this);
     (response as ExchangeCarrier)[EXCHANGE] = this;
     // `on`, not `once`: a response closes once, and once() would wrap the listener per request.
@@ -51,7 +50,7 @@ export class Exchange extends EventEmitter {
     this.aborted = true;
     this.abortReason = reason;
     clearTimeout(this.timer);
-    this.emit('abort');
+    this.inFlight?.abort();
   }
 }
 

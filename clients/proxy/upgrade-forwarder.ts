@@ -1,7 +1,11 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
 import type { Upstream } from '../upstream/upstream-pool.js';
 import type { UpstreamChooser } from '../upstream/traffic-split.js';
+import { type AccessRecord, logAccess } from './access-log.js';
 import { requestHeaders, setRequestId } from './forwarded-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { acceptableRequestId, newRequestId, REQUEST_ID } from './request-id.js';
@@ -14,6 +18,9 @@ export interface UpgradeOptions {
   /** Further connection attempts after a connect failure, each to another instance. */
   retries: number;
   connectTimeoutMs: number;
+  /** Past this many connections and requests at an instance, the upgrade is refused with `503` overflow (HTTP's limit). */
+  maxActive: number;
+  accessLog?: Logger;
   /** The sockets of upgraded connections, both sides, so a shutdown can cut them (the HTTP server no longer tracks them). */
   open: Set<Duplex>;
 }
@@ -27,15 +34,27 @@ export interface UpgradeOptions {
  */
 export async function forwardUpgrade(options: UpgradeOptions, request: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
   const { pool, metrics, service } = options;
+  const started = performance.now();
   client.on('error', () => client.destroy());
   const given = request.headers[REQUEST_ID];
   const requestId = acceptableRequestId(given) ? given : newRequestId();
+  const logged: AccessRecord = { method: request.method, path: request.url, status: 0, instance: undefined, tries: 0, started, requestId };
   const tried: Upstream[] = [];
+  let refusal: 'no-instance' | 'connect-failure' | 'overflow' = 'no-instance';
   for (let attempt = 0; attempt <= options.retries && !client.destroyed; attempt++) {
     const pick = pool.choose(tried);
     if (!pick) break;
+    if (pick.upstream.active > options.maxActive) {
+      pool.release(pick, 'abandoned');
+      metrics.overflowed();
+      refusal = 'overflow';
+      break;
+    }
     tried.push(pick.upstream);
+    logged.tries += 1;
+    logged.instance = pick.upstream.id;
     if (attempt > 0) metrics.retried('connect-failure');
+    refusal = 'connect-failure';
     const upstream = await connectPicked(pool, metrics, pick, options.connectTimeoutMs, false);
     if (!upstream) continue;
     metrics.answered('upgraded');
@@ -51,21 +70,54 @@ export async function forwardUpgrade(options: UpgradeOptions, request: IncomingM
       client.destroy();
       upstream.destroy();
       pool.finish(pick);
+      logAccess(options.accessLog, logged);
     };
     for (const socket of [client, upstream]) socket.on('error', end).on('close', end);
     client.pipe(upstream);
-    upstream.pipe(client);
+    passAnswerHead(upstream, client, requestId, (status) => {
+      logged.status = status;
+    });
     return;
   }
-  if (tried.length === 0) metrics.unavailable();
-  const reason = tried.length === 0 ? 'no-instance' : 'connect-failure';
-  const body = JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message: `no instance of "${service}" took the upgrade (${tried.length} tried)` });
+  if (refusal === 'no-instance') metrics.unavailable();
+  const message = refusal === 'overflow' ? `instance ${logged.instance ?? ''} of "${service}" has too many connections and requests already` : `no instance of "${service}" took the upgrade (${tried.length} tried)`;
+  const body = JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message });
   client.end(
     `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
-      `x-beacon-proxy: ${reason}\r\n${REQUEST_ID}: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+      `x-beacon-proxy: ${refusal}\r\n${REQUEST_ID}: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
   );
   metrics.answered(503);
+  logged.status = 503;
+  logAccess(options.accessLog, logged);
 }
+
+/** The largest answer head read from an instance; an instance sending more is cut off. */
+const MAX_HEAD_BYTES = 64 * 1024;
+
+/**
+ * Passes the instance's answer head (its `101`, or a refusal) to the client with the request's
+ * `x-request-id` in place of any the instance sent, as HTTP mode does; then pipes the rest.
+ */
+function passAnswerHead(upstream: Socket, client: Duplex, requestId: string, onStatus: (status: number) => void): void {
+  let received: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+    const end = received.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (received.length > MAX_HEAD_BYTES) upstream.destroy();
+      return;
+    }
+    upstream.off('data', onData);
+    const lines = received.subarray(0, end).toString('latin1').split('\r\n');
+    onStatus(Number(lines[0]!.split(' ')[1]) || 0);
+    const kept = lines.filter((line, i) => i === 0 || !line.toLowerCase().startsWith(`${REQUEST_ID}:`));
+    client.write(`${kept.join('\r\n')}\r\n${REQUEST_ID}: ${requestId}\r\n\r\n`, 'latin1');
+    if (received.length > end + 4) client.write(received.subarray(end + 4));
+    upstream.pipe(client);
+  };
+  upstream.on('data', onData);
+}
+
 
 /** The request line and headers as the instance gets them: forwarded headers, plus the upgrade's own. */
 function requestHead(request: IncomingMessage, requestId: string): string {

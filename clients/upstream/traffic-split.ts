@@ -48,7 +48,7 @@ interface SplitGroup {
  *   tag (they are the standbys);
  * - with `split`, groups are the instances carrying each tag (an instance with two of the tags
  *   is in both), chosen by smooth weighted round-robin on the weights, so 90/10 is exact over
- *   every ten requests rather than only on average;
+ *   every ten requests rather than only on average; a request's retries stay in its group;
  * - when the chosen group has no usable instance (none healthy, or every breaker open), the
  *   `failover` targets are tried in order, then the other split groups; only when nothing is
  *   usable anywhere does the primary group pick in panic mode (Envoy's order: priorities
@@ -137,7 +137,9 @@ export class TrafficRouter implements UpstreamChooser {
   choose(tried: readonly Upstream[] = [], key?: string): UpstreamPick | undefined {
     // The common case, no split and no failover, costs one branch over a bare pool.
     if (this.split.length === 0 && this.failover.length === 0) return this.pick(this.all, tried, key);
-    const primary = this.split.length === 0 ? this.all : this.nextSplitGroup();
+    // A retry stays in the split group its request was routed to (Envoy picks a weighted
+    // cluster once per request), so retries neither skew the split nor move the rotation.
+    const primary = this.split.length === 0 ? this.all : ((tried.length > 0 && this.splitGroupHolding(tried[0]!)) || this.nextSplitGroup());
     if (primary.hasUsable(tried)) return this.pick(primary, tried, key);
     for (const pool of this.failover) if (pool.hasUsable(tried)) return this.pick(pool, tried, key);
     for (const group of this.split) if (group.pool.hasUsable(tried)) return this.pick(group.pool, tried, key);
@@ -189,6 +191,10 @@ export class TrafficRouter implements UpstreamChooser {
       if (pick) return pick;
     }
     return undefined;
+  }
+
+  private splitGroupHolding(upstream: Upstream): UpstreamPool | undefined {
+    return this.split.find((group) => group.pool.members.includes(upstream))?.pool;
   }
 
   private nextSplitGroup(): UpstreamPool {

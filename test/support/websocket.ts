@@ -40,6 +40,7 @@ export interface WebSocketEcho {
 export async function startWebSocketEcho(): Promise<WebSocketEcho> {
   const sockets = new Set<Socket>();
   const requests: IncomingMessage[] = [];
+  let closed: Promise<void> | undefined;
   const server: Server = createServer((_request, response) => response.writeHead(426).end());
   server.on('upgrade', (request: IncomingMessage, socket: Socket) => {
     requests.push(request);
@@ -53,23 +54,26 @@ export async function startWebSocketEcho(): Promise<WebSocketEcho> {
   return {
     port: (server.address() as AddressInfo).port,
     requests,
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-      server.closeAllConnections();
-      await once(server, 'close');
+    close() {
+      closed ??= (async () => {
+        for (const socket of sockets) socket.destroy();
+        server.close();
+        server.closeAllConnections();
+        await once(server, 'close');
+      })();
+      return closed;
     },
   };
 }
 
 /** Opens a WebSocket to `port`, checks the handshake's accept value, sends `text` and answers the reply's text. */
-export async function webSocketRoundTrip(port: number, text: string): Promise<{ status: string; accepted: boolean; reply: string }> {
+export async function webSocketRoundTrip(port: number, text: string, extraHeaders = ''): Promise<{ status: string; head: string; accepted: boolean; reply: string }> {
   const socket = connect({ port, host: '127.0.0.1' });
   socket.setTimeout(5000, () => socket.destroy(new Error('websocket round trip timed out')));
   try {
     await once(socket, 'connect');
     const key = randomBytes(16).toString('base64');
-    socket.write(`GET /chat HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n\r\n`);
+    socket.write(`GET /chat HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n${extraHeaders}\r\n`);
     let received = Buffer.alloc(0);
     while (!received.includes('\r\n\r\n')) received = Buffer.concat([received, ((await once(socket, 'data')) as [Buffer])[0]]);
     const end = received.indexOf('\r\n\r\n');
@@ -79,7 +83,7 @@ export async function webSocketRoundTrip(port: number, text: string): Promise<{ 
     const accepted = new RegExp(`^sec-websocket-accept: ${accept(key).replace(/[+/]/g, '\\$&')}$`, 'im').test(head);
     socket.write(textFrame(text, true));
     while (rest.length < 2 || rest.length < 2 + (rest[1]! & 0x7f)) rest = Buffer.concat([rest, ((await once(socket, 'data')) as [Buffer])[0]]);
-    return { status, accepted, reply: readTextFrame(rest) };
+    return { status, head, accepted, reply: readTextFrame(rest) };
   } finally {
     socket.destroy();
   }

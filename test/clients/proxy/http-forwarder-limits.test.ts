@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, it } from 'node:test';
+import type { EffectivePolicy } from '../../../clients/policy/effective-policy.js';
 import type { BackendHandler } from '../../support/backends.js';
 import { waitFor, within } from '../../support/events.js';
 import { harnessPerTest, metricValue } from '../../support/forwarder-harness.js';
@@ -41,6 +42,36 @@ describe('HttpForwarder limits', () => {
     assert.deepEqual(answered, ['done', 'done'], 'the one waiting for the connection got it in turn');
     assert.equal(backends[0]!.hits, 2);
     assert.equal(await metricValue(metrics, 'beacon_proxy_overflow_total'), 1);
+  });
+
+  it('a policy change to maxConnections applies to the next request; requests waiting in the old pool still get answered', async () => {
+    const paths: string[] = [];
+    const noting: BackendHandler = (request, response) => {
+      paths.push(request.url!);
+      held.push(response);
+    };
+    let live!: EffectivePolicy;
+    const { url } = await harness([noting], {
+      policy: (policy) => {
+        live = policy;
+        policy.retries.count = 0;
+        policy.limits = { maxConnections: 1, maxPendingRequests: 10 };
+      },
+    });
+    const first = fetch(`${url}/one`);
+    const second = fetch(`${url}/two`);
+    await waitFor(() => paths.length === 1);
+
+    live.limits = { maxConnections: 2, maxPendingRequests: 10 };
+    const third = fetch(`${url}/three`);
+    await waitFor(() => paths.length === 2, { what: 'the third request on a connection of the new pool' });
+    assert.deepEqual(paths, ['/one', '/three'], 'the second still waits for the old pool’s one connection');
+    held.shift()!.end('done');
+    await waitFor(() => paths.length === 3, { what: 'the second request on the old pool' });
+    for (const response of held.splice(0)) response.end('done');
+    const answered = await Promise.all([first, second, third].map((pending) => pending.then((response) => response.text())));
+
+    assert.deepEqual(answered, ['done', 'done', 'done']);
   });
 
   it('the timeout bounds the whole request, over all tries: 504 timeout, though each try had longer', async () => {

@@ -53,6 +53,26 @@ describe('TrafficRouter', () => {
     assert.equal(counts.get('c3'), 100);
   });
 
+  it("a retry stays in its request's split group and does not move the rotation", () => {
+    const { traffic } = router();
+    traffic.update([instance('a1', ['v1']), instance('a2', ['v1']), instance('c3', ['v2']), instance('c4', ['v2'])]);
+    traffic.route([{ tag: 'v1', weight: 90 }, { tag: 'v2', weight: 10 }], undefined);
+    const firstInV2 = (id: string) => id === 'c3' || id === 'c4';
+
+    let canaryRequests = 0;
+    for (let i = 0; i < 1000; i++) {
+      const first = traffic.choose()!;
+      traffic.release(first, 'success');
+      const retry = traffic.choose([first.upstream])!;
+      traffic.release(retry, 'success');
+      assert.notEqual(retry.upstream, first.upstream);
+      assert.equal(firstInV2(retry.upstream.id), firstInV2(first.upstream.id), `request ${i}: retried outside its group`);
+      if (firstInV2(first.upstream.id)) canaryRequests += 1;
+    }
+
+    assert.equal(canaryRequests, 100);
+  });
+
   it('an instance carrying two split tags is in both groups', () => {
     const { traffic } = router();
     traffic.update([instance('a1', ['v1', 'v2']), instance('a2', ['v1'])]);
