@@ -23,10 +23,11 @@ export const VIA = '1.1 beacon';
 /**
  * The headers to send upstream, from the client's raw header list (name, value, name, value…,
  * as Node keeps them): hop-by-hop ones dropped, X-Forwarded-For extended with the client's
- * address, X-Forwarded-Proto kept if a proxy in front set it (else `http`), Via extended.
+ * address, X-Forwarded-Proto kept if a proxy in front set it (else `http`), Via extended, and
+ * `x-request-id` set to the request's id (the client's own, when it was acceptable).
  * Host is kept, so upstreams see the name the client asked for.
  */
-export function requestHeaders(raw: readonly string[], clientAddress: string | undefined): string[] {
+export function requestHeaders(raw: readonly string[], clientAddress: string | undefined, requestId: string): string[] {
   const named = connectionTokens(raw);
   const headers: string[] = [];
   let forwardedFor: string | undefined;
@@ -36,7 +37,7 @@ export function requestHeaders(raw: readonly string[], clientAddress: string | u
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || named?.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || named?.has(lower) || lower === 'x-request-id') continue;
     if (lower === 'x-forwarded-for') forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
     else if (lower === 'via') via = via === undefined ? value : `${via}, ${value}`;
     else {
@@ -47,19 +48,8 @@ export function requestHeaders(raw: readonly string[], clientAddress: string | u
   if (clientAddress) forwardedFor = forwardedFor === undefined ? clientAddress : `${forwardedFor}, ${clientAddress}`;
   if (forwardedFor !== undefined) headers.push('x-forwarded-for', forwardedFor);
   if (!hasProto) headers.push('x-forwarded-proto', 'http');
-  headers.push('via', via === undefined ? VIA : `${via}, ${VIA}`);
+  headers.push('via', via === undefined ? VIA : `${via}, ${VIA}`, 'x-request-id', requestId);
   return headers;
-}
-
-/** Sets `x-request-id` in a header list `requestHeaders` made, replacing a client's unacceptable one. */
-export function setRequestId(headers: string[], requestId: string): void {
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i]!.length === 12 && headers[i]!.toLowerCase() === 'x-request-id') {
-      headers[i + 1] = requestId;
-      return;
-    }
-  }
-  headers.push('x-request-id', requestId);
 }
 
 /**

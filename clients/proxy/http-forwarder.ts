@@ -8,7 +8,7 @@ import type { Upstream } from '../upstream/upstream-pool.js';
 import type { UpstreamChooser } from '../upstream/traffic-split.js';
 import { logAccess } from './access-log.js';
 import { Exchange } from './exchange.js';
-import { requestHeaders, setRequestId } from './forwarded-headers.js';
+import { requestHeaders } from './forwarded-headers.js';
 import { Forwarding, type ForwardingContext } from './forwarding.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { acceptableRequestId, newRequestId } from './request-id.js';
@@ -60,10 +60,8 @@ export class HttpForwarder {
   readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
     const policy = this.policy();
     const given = request.headers['x-request-id'];
-    const kept = acceptableRequestId(given);
-    const exchange = new Exchange(request, response, kept ? given : newRequestId(), performance.now(), policy.timeoutMs);
-    const headers = requestHeaders(request.rawHeaders, request.socket.remoteAddress);
-    if (!kept) setRequestId(headers, exchange.id);
+    const exchange = new Exchange(request, response, acceptableRequestId(given) ? given : newRequestId(), performance.now(), policy.timeoutMs);
+    const headers = requestHeaders(request.rawHeaders, request.socket.remoteAddress, exchange.id);
     this.budget.started();
     new Forwarding(this.context, exchange, policy, headers).next();
   };

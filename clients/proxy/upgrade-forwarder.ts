@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Upstream } from '../upstream/upstream-pool.js';
 import type { UpstreamChooser } from '../upstream/traffic-split.js';
 import { type AccessRecord, logAccess } from './access-log.js';
-import { requestHeaders, setRequestId } from './forwarded-headers.js';
+import { requestHeaders } from './forwarded-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { acceptableRequestId, newRequestId, REQUEST_ID } from './request-id.js';
 import { connectPicked } from './upstream-socket.js';
@@ -121,8 +121,7 @@ function passAnswerHead(upstream: Socket, client: Duplex, requestId: string, onS
 
 /** The request line and headers as the instance gets them: forwarded headers, plus the upgrade's own. */
 function requestHead(request: IncomingMessage, requestId: string): string {
-  const headers = requestHeaders(request.rawHeaders, request.socket.remoteAddress);
-  setRequestId(headers, requestId);
+  const headers = requestHeaders(request.rawHeaders, request.socket.remoteAddress, requestId);
   headers.push('connection', 'upgrade', 'upgrade', String(request.headers.upgrade));
   let head = `${request.method} ${request.url} HTTP/1.1\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
