@@ -27,3 +27,11 @@ export { deregisterOnSignals, RegistryClient, type RegistryClientOptions } from 
 export { type AttemptOutcome, type UpstreamPick, Upstream, type UpstreamAddress, UpstreamPool, type UpstreamPoolHooks, type UpstreamPoolOptions } from './upstream/upstream-pool.js';
 export { startProxy, type RunningProxy } from './proxy/proxy.js';
 export { parseProxyConfig, type ProxyConfig } from './proxy/proxy-config.js';
+export { PolicyWatcher, type PolicyWatcherEvents, type PolicyWatcherOptions } from './registry/policy-watcher.js';
+export { BEACON_DEFAULTS, BEACON_POLICY_DEFAULTS } from './policy/beacon-defaults.js';
+export { PolicyInForce } from './policy/policy-in-force.js';
+export { resolvePolicy, type EffectivePolicy, type FailoverTarget, type PolicyDefaults, type PolicySource, type PolicySources } from './policy/effective-policy.js';
+export { TrafficPolicy } from '../contract/traffic-policy.js';
+export { TrafficRouter, type TaggedAddress, type TrafficRouterOptions, type UpstreamChooser } from './upstream/traffic-split.js';
+export { HttpForwarder, type HttpForwarderOptions } from './proxy/http-forwarder.js';
+export { ProxyMetrics } from './proxy/proxy-metrics.js';
