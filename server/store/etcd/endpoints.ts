@@ -2,6 +2,13 @@ import { type CallOptions, InterceptingCall, type Interceptor } from '@grpc/grpc
 import { Etcd3, type IOptions } from 'etcd3';
 import { classify, EtcdError, type RequestKind, retryable } from './errors.js';
 
+/** PEM contents for TLS to etcd: the CA to check etcd's certificate against, this client's certificate and key. */
+export interface EtcdTlsMaterial {
+  ca?: Buffer | undefined;
+  cert?: Buffer | undefined;
+  key?: Buffer | undefined;
+}
+
 /** One etcd member's client URL and the etcd3 client that talks only to it. */
 export interface Endpoint {
   url: string;
@@ -26,6 +33,27 @@ const channelOptions = {
   // A prefix listing of a large registry exceeds gRPC's 4 MiB default; etcd itself sends any size.
   'grpc.max_receive_message_length': -1,
 };
+
+/**
+ * etcd3 speaks TLS to every host once `credentials` is given, `http://` ones included, so the
+ * URL's scheme decides here: `https://` gets TLS, `http://` never does (and refuses TLS files,
+ * which would otherwise be silently unused).
+ */
+function credentials(url: string, tls: EtcdTlsMaterial | undefined): Pick<IOptions, 'credentials'> {
+  const files = Boolean(tls?.ca || tls?.cert || tls?.key);
+  if (!url.startsWith('https://')) {
+    if (files) throw new EtcdError('rejected', `${url}: TLS files given for a plain http:// etcd URL (use https://)`);
+    return {};
+  }
+  return {
+    credentials: {
+      // Typed as required, but handed to grpc-js's createSsl, where null means Node's default CAs.
+      rootCertificate: tls?.ca ?? (null as unknown as Buffer),
+      ...(tls?.cert ? { certChain: tls.cert } : {}),
+      ...(tls?.key ? { privateKey: tls.key } : {}),
+    },
+  };
+}
 
 /**
  * Streams opened with this metadata are cancelled by the member when it loses its leader
@@ -53,11 +81,11 @@ export class EtcdEndpoints {
   private lastContact: number | undefined;
   private closed = false;
 
-  constructor(urls: readonly string[]) {
+  constructor(urls: readonly string[], tls?: EtcdTlsMaterial) {
     if (urls.length === 0) throw new EtcdError('rejected', 'no etcd endpoints given');
     this.endpoints = urls.map((url) => ({
       url,
-      etcd: new Etcd3({ hosts: url, grpcOptions: channelOptions, faultHandling: { host: () => passThrough!, global: passThrough! } }),
+      etcd: new Etcd3({ hosts: url, ...credentials(url, tls), grpcOptions: channelOptions, faultHandling: { host: () => passThrough!, global: passThrough! } }),
     }));
   }
 
