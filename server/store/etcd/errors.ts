@@ -70,6 +70,8 @@ const UNTRUSTED_SERVER = [
   'certificate signature failure',
   "does not match certificate's altnames",
 ];
+// What Node says when the peer hangs up on its ClientHello: a plain etcd port does.
+const DISCONNECTED_IN_HANDSHAKE = 'disconnected before secure TLS connection was established';
 // TLS alerts by which etcd (Go's crypto/tls) refuses the client's certificate: bad_certificate
 // (42), unsupported (43), revoked (44), expired (45), unknown (46), unknown_ca (48),
 // certificate_required (116, TLS 1.3 with no certificate shown).
@@ -82,6 +84,7 @@ const CLIENT_CERT_ALERTS = new Set(['42', '43', '44', '45', '46', '48', '116']);
 export function tlsFailure(message: string): string | undefined {
   const untrusted = UNTRUSTED_SERVER.find((text) => message.includes(text));
   if (untrusted) return `TLS handshake failed: etcd's certificate is not trusted (${untrusted}): check the CA given (--etcd-ca) and that etcd's certificate names this host`;
+  if (message.includes(DISCONNECTED_IN_HANDSHAKE)) return `TLS handshake failed (the connection closed during it): is this a TLS (https://) client URL of etcd?`;
   const openssl = OPENSSL_REASON.exec(message);
   if (!openssl) return undefined;
   const reason = openssl[1]!.trim();
