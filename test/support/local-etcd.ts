@@ -289,7 +289,9 @@ interface GatewayAnswer {
 
 /** The certificates of a TLS cluster: one server certificate for every member, one client certificate for the probes. */
 async function memberCertificates(ca: ThrowawayCa) {
-  const server = await ca.issue('etcd-member', { altNames: ['IP:127.0.0.1', 'DNS:localhost'], usage: 'server' });
+  // Both usages: etcd 3.4's JSON gateway (status, compaction) connects to its own gRPC port with
+  // this certificate as a client one, and --client-cert-auth refuses a server-only certificate.
+  const server = await ca.issue('etcd-member', { altNames: ['IP:127.0.0.1', 'DNS:localhost'], usage: 'both' });
   const client = await ca.issue('etcd-probe', { usage: 'client' });
   const agent = new Agent({ connect: { ca: readFileSync(ca.caCert), cert: readFileSync(client.cert), key: readFileSync(client.key) } });
   const probe: Probe = (url, init) => fetchWithAgent(url, { ...init, dispatcher: agent });
