@@ -9,7 +9,7 @@ export type EtcdTls = TlsMaterial;
 export const etcdTlsSettings = {
   'etcd-ca': {
     default: '',
-    help: "CA certificate (PEM) that etcd's server certificates are checked against, for https:// etcd URLs (none: the system's CAs)",
+    help: "CA certificate (PEM) that etcd's server certificates are checked against, for https:// etcd URLs; without it, the system's CAs",
     schema: z.string(),
   },
   'etcd-cert': {

@@ -69,6 +69,17 @@ describe('beacon server --etcd https://... with --etcd-ca, --etcd-cert, --etcd-k
     assert.deepEqual(cluster.nodes.map((node: { name: string }) => node.name), ['tls-a', 'tls-b']);
   });
 
+  test("without --etcd-ca, etcd's certificate is checked against the system's CAs (here extended by NODE_EXTRA_CA_CERTS)", async () => {
+    const node = await startServerProcess(['--etcd', urls(), '--etcd-prefix', prefix, '--node-name', 'tls-system-ca', '--etcd-cert', beaconCert.cert, '--etcd-key', beaconCert.key], {
+      NODE_EXTRA_CA_CERTS: ca.caCert,
+    });
+    nodes.push(node);
+
+    const listed = await client(node.url).instances('web');
+
+    assert.deepEqual(listed.body.map((instance: { id: string }) => instance.id), ['w1']);
+  });
+
   test('a node without a client certificate does not start: exit 1, saying etcd refused its certificate in the TLS handshake', async () => {
     const refused = await runServerExpectingExit(['--http-port', '0', '--dns-port', '0', '--etcd', urls(), '--etcd-prefix', prefix, '--node-name', 'no-cert', '--etcd-ca', ca.caCert]);
 

@@ -1,6 +1,6 @@
 import { type CallOptions, InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import { Etcd3, type IOptions } from 'etcd3';
-import { classify, EtcdError, type RequestKind, retryable } from './errors.js';
+import { classify, EtcdError, EtcdTlsError, type RequestKind, retryable } from './errors.js';
 
 /** PEM contents for TLS to etcd: the CA to check etcd's certificate against, this client's certificate and key. */
 export interface EtcdTlsMaterial {
@@ -122,10 +122,13 @@ export class EtcdEndpoints {
   async request<T>(kind: RequestKind, timeoutMs: number, send: (etcd: Etcd3, options: CallOptions) => Promise<T>): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: EtcdError | undefined;
+    // The last failed TLS handshake: the reason to give when the request ends otherwise.
+    let handshake: EtcdTlsError | undefined;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        throw new EtcdError('unavailable', `etcd did not answer within ${timeoutMs} ms${last ? `: ${last.message}` : ''}`, { cause: last });
+        const reason = handshake ?? last;
+        throw new EtcdError('unavailable', `etcd did not answer within ${timeoutMs} ms${reason ? `: ${reason.message}` : ''}`, { cause: reason });
       }
       const endpoint = this.preferred();
       const budget = kind === 'read' && this.endpoints.length > 1 ? Math.max(remaining / 2, Math.min(remaining, 100)) : remaining;
@@ -135,8 +138,9 @@ export class EtcdEndpoints {
         return result;
       } catch (error) {
         last = classify(error, kind, endpoint.url);
+        if (last instanceof EtcdTlsError) handshake = last;
         if (this.closed) throw new EtcdError('closed', 'the etcd client is closed', { cause: last });
-        if (!retryable(last, kind)) throw last;
+        if (!retryable(last, kind)) throw handshake ? new EtcdError(last.code, `${last.message} (before it: ${handshake.message})`, { cause: last }) : last;
         this.failed(endpoint);
         // After every member failed once, back off: an election takes a second or two, and
         // members that refuse at once ("no leader") would otherwise be asked in a tight loop.

@@ -35,6 +35,18 @@ export class EtcdError extends Error {
   }
 }
 
+/**
+ * A TLS handshake with a member failed: nothing was sent (so `unavailable`), and the cause is
+ * a certificate, not the network. Kept apart so a request that then runs out of time can still
+ * say why (a member whose handshakes fail can end a request with a bare deadline).
+ */
+export class EtcdTlsError extends EtcdError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', message, options);
+    this.name = 'EtcdTlsError';
+  }
+}
+
 /** Whether the request was a read (safe to send again) or a write (its outcome matters). */
 export type RequestKind = 'read' | 'write';
 
@@ -112,7 +124,7 @@ export function classify(error: unknown, kind: RequestKind, endpoint: string): E
   if (message.includes(COMPACTED)) return new EtcdError('compacted', `${where}: the revision was compacted`, { cause: error });
   if (message.includes(FUTURE)) return new EtcdError('future-revision', `${where}: the revision is in the future`, { cause: error });
   const tls = tlsFailure(message);
-  if (tls) return new EtcdError('unavailable', `${where}: ${tls}`, { cause: error });
+  if (tls) return new EtcdTlsError(`${where}: ${tls}`, { cause: error });
   if (NOT_EXECUTED.some((text) => message.includes(text))) {
     return new EtcdError('unavailable', `${where} is unavailable: ${stripName(message)}`, { cause: error });
   }
