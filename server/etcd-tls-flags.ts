@@ -9,7 +9,7 @@ export type EtcdTls = TlsMaterial;
 export const etcdTlsSettings = {
   'etcd-ca': {
     default: '',
-    help: "CA certificate (PEM) that etcd's server certificates are checked against, for https:// etcd URLs; without it, the system's CAs",
+    help: "CA certificate (PEM) that etcd's server certificates are checked against, for https:// etcd URLs; without it, the default CAs (docs/security.md#tls-to-etcd)",
     schema: z.string(),
   },
   'etcd-cert': {
@@ -27,7 +27,7 @@ const FLAG_NAMES = { ca: '--etcd-ca', cert: '--etcd-cert', key: '--etcd-key' };
  * one line at start rather than a handshake failing later. The URL's scheme says whether etcd
  * is reached over TLS, as etcd's own `--listen-client-urls` do:
  *
- * - `https://` URLs: TLS. Without --etcd-ca the system's CAs check etcd's certificate; without
+ * - `https://` URLs: TLS. Without --etcd-ca gRPC's default CAs check etcd's certificate; without
  *   --etcd-cert no client certificate is shown (enough for an etcd without --client-cert-auth).
  * - `http://` URLs: plain. A TLS flag with them is refused: etcd3 would speak TLS to a plain
  *   port anyway, and an operator who gave a CA expects the traffic to be encrypted.

@@ -69,9 +69,9 @@ describe('beacon server --etcd https://... with --etcd-ca, --etcd-cert, --etcd-k
     assert.deepEqual(cluster.nodes.map((node: { name: string }) => node.name), ['tls-a', 'tls-b']);
   });
 
-  test("without --etcd-ca, etcd's certificate is checked against the system's CAs (here extended by NODE_EXTRA_CA_CERTS)", async () => {
-    const node = await startServerProcess(['--etcd', urls(), '--etcd-prefix', prefix, '--node-name', 'tls-system-ca', '--etcd-cert', beaconCert.cert, '--etcd-key', beaconCert.key], {
-      NODE_EXTRA_CA_CERTS: ca.caCert,
+  test("without --etcd-ca, etcd's certificate is checked against gRPC's default CAs (here the file GRPC_DEFAULT_SSL_ROOTS_FILE_PATH names)", async () => {
+    const node = await startServerProcess(['--etcd', urls(), '--etcd-prefix', prefix, '--node-name', 'tls-default-ca', '--etcd-cert', beaconCert.cert, '--etcd-key', beaconCert.key], {
+      GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: ca.caCert,
     });
     nodes.push(node);
 

@@ -47,7 +47,8 @@ function credentials(url: string, tls: EtcdTlsMaterial | undefined): Pick<IOptio
   }
   return {
     credentials: {
-      // Typed as required, but handed to grpc-js's createSsl, where null means Node's default CAs.
+      // Typed as required, but handed to grpc-js's createSsl, where null means its default CAs:
+      // the file GRPC_DEFAULT_SSL_ROOTS_FILE_PATH names, or else Node's (with NODE_EXTRA_CA_CERTS).
       rootCertificate: tls?.ca ?? (null as unknown as Buffer),
       ...(tls?.cert ? { certChain: tls.cert } : {}),
       ...(tls?.key ? { privateKey: tls.key } : {}),

@@ -14,7 +14,7 @@ export type { OnCompacted, OnEvents, OnWatchError, PrefixWatch, WatchStats } fro
 export interface EtcdClientOptions {
   /** Client URLs of the etcd members, e.g. `http://127.0.0.1:2379`; `https://` ones are reached over TLS. */
   endpoints: readonly string[];
-  /** For `https://` endpoints: the CA etcd's certificates are checked against (none: the system's), and a client certificate and key (PEM). */
+  /** For `https://` endpoints: the CA etcd's certificates are checked against (none: gRPC's default CAs), and a client certificate and key (PEM). */
   tls?: EtcdTlsMaterial;
   /**
    * How long a request may take, retries included, before it fails (the registry answers 503).
