@@ -3,8 +3,10 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { durationMs } from '../contract/duration.js';
 import { ConfigError, domainFlag, envName, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, switchFlag, usage } from '../contract/command-line.js';
+import { type EtcdTls, etcdTls, etcdTlsSettings } from './etcd-tls-flags.js';
 
 export { ConfigError, envName };
+export { etcdTls, etcdTlsSettings };
 
 /** `--etcd-prefix`, the same for every command that finds a registry in etcd. */
 export const etcdPrefixSetting = {
@@ -93,6 +95,7 @@ const settings = {
     schema: etcdUrls('--etcd'),
   },
   'etcd-prefix': etcdPrefixSetting,
+  ...etcdTlsSettings,
   'node-name': {
     default: '',
     help: "this node's name in the cluster, unique among live nodes (none: the host name)",
@@ -135,6 +138,8 @@ export interface ServerConfig {
   /** etcd endpoints; empty: the registry is the SQLite file `db`. */
   etcd: string[];
   etcdPrefix: string;
+  /** How to reach etcd over TLS (`https://` URLs): the files of --etcd-ca/--etcd-cert/--etcd-key, read. */
+  etcdTls?: EtcdTls;
   nodeName: string;
   logLevel: LogLevel;
 }
@@ -145,6 +150,8 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
   if (!flags) return null;
   const dbGiven = argv.some((arg) => arg === '--db' || arg.startsWith('--db=')) || env[envName('db')] !== undefined;
   if (flags.etcd !== '' && dbGiven) throw new ConfigError('--etcd and --db are two different stores: give one (with --etcd the registry lives in etcd, not in a file)');
+  const etcd = flags.etcd === '' ? [] : flags.etcd.split(',');
+  const tls = etcdTls('--etcd', etcd, flags);
   return {
     bind: flags.bind,
     httpPort: flags['http-port'],
@@ -165,8 +172,9 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     acl: flags.acl,
     aclBootstrapToken: flags['acl-bootstrap-token'],
     datacenter: flags.datacenter,
-    etcd: flags.etcd === '' ? [] : flags.etcd.split(','),
+    etcd,
     etcdPrefix: flags['etcd-prefix'],
+    ...(tls ? { etcdTls: tls } : {}),
     nodeName: flags['node-name'] || hostname(),
     logLevel: flags['log-level'],
   };

@@ -60,7 +60,7 @@ export async function openRegistryStore(config: ServerConfig, log: () => Fastify
     import('../store/etcd/etcd-store.js'),
     import('./liveness-gossip.js'),
   ]);
-  const client = new EtcdClient({ endpoints: config.etcd });
+  const client = new EtcdClient({ endpoints: config.etcd, ...(config.etcdTls ? { tls: config.etcdTls } : {}) });
   let etcd: EtcdStore | undefined;
   const observeRequest = metrics.observeCluster({
     stats: () => etcd?.stats ?? { appliedRevision: 0, latestRevision: 0, relists: 0 },

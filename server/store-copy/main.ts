@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { ConfigError, parseFlags, switchFlag, usage } from '../../contract/command-line.js';
-import { etcdPrefixSetting, etcdUrls } from '../config.js';
+import { etcdPrefixSetting, etcdTls, etcdTlsSettings, etcdUrls } from '../config.js';
 import { EtcdClient, EtcdError } from '../store/etcd/etcd-client.js';
 import { readSqliteSnapshot, SnapshotError } from '../store/sqlite/sqlite-snapshot.js';
 import { planCopy } from './copy-plan.js';
 import { CopyConflict, writeCopy } from './copy-to-etcd.js';
 
-/** `beacon store copy`'s flags: where from, where to. Both ends belong to one run, so no variable but the prefix's. */
+/** `beacon store copy`'s flags: where from, where to. Both ends belong to one run, so no variable but the prefix's and etcd's TLS files'. */
 const settings = {
   from: {
     help: "the single node's SQLite file (beacon server --db), opened read-only",
@@ -19,6 +19,7 @@ const settings = {
     env: false,
   },
   'etcd-prefix': etcdPrefixSetting,
+  ...etcdTlsSettings,
   overwrite: { ...switchFlag('--overwrite', 'replace the records etcd holds differently (without it: name them, copy nothing)'), env: false },
 } as const;
 
@@ -29,7 +30,7 @@ const ABOUT = `Copies a single node's registry (instances with their state, ACL 
 format cluster nodes read. Idempotent: records etcd already holds the same are left alone.`;
 
 function storeUsage(): string {
-  return `${usage('beacon store copy --from FILE --to-etcd URL[,URL...] [--etcd-prefix /beacon/] [--overwrite]', settings)}\n\n${ABOUT}`;
+  return `${usage('beacon store copy --from FILE --to-etcd URL[,URL...] [--etcd-prefix /beacon/] [--etcd-ca FILE --etcd-cert FILE --etcd-key FILE] [--overwrite]', settings)}\n\n${ABOUT}`;
 }
 
 /** `beacon store <subcommand>`: operator commands on where the registry is kept. */
@@ -42,8 +43,10 @@ export async function main(argv: string[]): Promise<void> {
 
 async function copy(argv: string[]): Promise<number> {
   let flags;
+  let tls;
   try {
     flags = parseFlags(settings, argv, process.env);
+    if (flags) tls = etcdTls('--to-etcd', flags['to-etcd'].split(','), flags);
   } catch (error) {
     if (error instanceof ConfigError) return fail(EXIT.usage, `beacon store copy: ${error.message} (see beacon store copy --help)`);
     throw error;
@@ -60,7 +63,7 @@ async function copy(argv: string[]): Promise<number> {
     throw error;
   }
   const prefix = flags['etcd-prefix'];
-  const client = new EtcdClient({ endpoints: flags['to-etcd'].split(','), requestTimeoutMs: 10_000 });
+  const client = new EtcdClient({ endpoints: flags['to-etcd'].split(','), requestTimeoutMs: 10_000, ...(tls ? { tls } : {}) });
   try {
     const listed = await client.get(prefix);
     const plan = planCopy(snapshot, listed.kvs, { prefix, now: Date.now(), overwrite: flags.overwrite });

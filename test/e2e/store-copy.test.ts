@@ -166,6 +166,6 @@ test('beacon store copy --help lists its flags; beacon store without a subcomman
   const [help, bare] = await Promise.all([runBeacon(['store', 'copy', '--help']), runBeacon(['store'])]);
 
   assert.equal(help.code, 0);
-  for (const flag of ['--from', '--to-etcd', '--etcd-prefix', '--overwrite']) assert.match(help.stdout, new RegExp(`\\n {2}${flag} +\\S`), flag);
+  for (const flag of ['--from', '--to-etcd', '--etcd-prefix', '--etcd-ca', '--etcd-cert', '--etcd-key', '--overwrite']) assert.match(help.stdout, new RegExp(`\\n {2}${flag} +\\S`), flag);
   assert.deepEqual([bare.code, bare.stderr], [2, 'beacon store: a subcommand is required (subcommands: copy; see beacon store --help)\n']);
 });

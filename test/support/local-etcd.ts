@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, fetch as fetchWithAgent } from 'undici';
+import type { CertificateFiles, ThrowawayCa } from '../../clients/tls/openssl-ca.js';
 import { freePort } from './ports.js';
 
 /**
@@ -16,6 +18,8 @@ export interface EtcdCluster {
   readonly members: readonly EtcdMember[];
   /** Every member's client URL, in member order (for the client under test). */
   readonly clientUrls: string[];
+  /** With the `tls` option: the CA's certificate, and the client certificate this helper probes the members with. */
+  readonly tls?: { caCert: string; client: CertificateFiles };
   member(index: number): EtcdMember;
   /** The member that leads now, waiting (up to `timeoutMs`) until one does. */
   leader(timeoutMs?: number): Promise<EtcdMember>;
@@ -57,7 +61,18 @@ export interface EtcdClusterOptions {
   extraArgs?: string[];
   /** Deadline for the cluster to elect a leader and answer. */
   startTimeoutMs?: number;
+  /**
+   * Client URLs over TLS (`https://`), with certificates from this CA: each member gets a server
+   * certificate for 127.0.0.1 and localhost, and requires a client certificate issued by the same
+   * CA (`--client-cert-auth`). Peers stay plain http on loopback.
+   */
+  tls?: ThrowawayCa;
 }
+
+/** How this helper calls a member's HTTP endpoints: plain fetch, or fetch with the CA and a client certificate. */
+type Probe = (url: string, init: { method?: string; body?: string; signal: AbortSignal }) => Promise<{ json(): Promise<unknown> }>;
+
+const plainProbe: Probe = (url, init) => fetch(url, init);
 
 const INSTALL_HINT = 'apt-get install etcd-server etcd-client';
 const OUTPUT_TAIL_CHARS = 64 * 1024;
@@ -105,10 +120,12 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
       if (!taken.has(candidate)) return taken.add(candidate), candidate;
     }
   };
+  const tls = options.tls ? await memberCertificates(options.tls) : undefined;
   const specs = [];
   for (let i = 0; i < size; i++) {
     const [clientPort, peerPort] = [await port(), await port()];
-    specs.push({ name: `m${i}`, clientUrl: `http://127.0.0.1:${clientPort}`, peerUrl: `http://127.0.0.1:${peerPort}`, dataDir: join(root, `m${i}`) });
+    const scheme = tls ? 'https' : 'http';
+    specs.push({ name: `m${i}`, clientUrl: `${scheme}://127.0.0.1:${clientPort}`, peerUrl: `http://127.0.0.1:${peerPort}`, dataDir: join(root, `m${i}`) });
   }
   const initialCluster = specs.map((s) => `${s.name}=${s.peerUrl}`).join(',');
   const members = specs.map((spec) => {
@@ -125,15 +142,17 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
       '--logger', 'zap',
       '--log-level', 'warn',
       ...(options.autoCompactionRetention ? ['--auto-compaction-retention', options.autoCompactionRetention] : []),
+      ...(tls ? ['--client-cert-auth', '--trusted-ca-file', tls.caCert, '--cert-file', tls.server.cert, '--key-file', tls.server.key] : []),
       ...(options.extraArgs ?? []),
     ];
-    return new Member(spec, args);
+    return new Member(spec, args, tls?.probe ?? plainProbe);
   });
 
   let stopped = false;
   const cluster: EtcdCluster = {
     members,
     clientUrls: members.map((m) => m.clientUrl),
+    ...(tls ? { tls: { caCert: tls.caCert, client: tls.client } } : {}),
     member(index) {
       const member = members[index];
       if (!member) throw new Error(`no etcd member ${index} (the cluster has ${members.length})`);
@@ -144,7 +163,7 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
     async compact(revision) {
       const member = members.find((m) => m.running() && !m.paused());
       if (!member) throw new Error('no running etcd member to compact on');
-      const response = await gateway(member.clientUrl, '/v3/kv/compaction', { revision: String(revision), physical: true }, 10_000);
+      const response = await gateway(member, '/v3/kv/compaction', { revision: String(revision), physical: true }, 10_000);
       if (response.error) throw new Error(`etcd compaction to ${revision} failed: ${response.error}`);
     },
     async stop() {
@@ -153,6 +172,7 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
       await Promise.all(members.map((m) => m.kill('SIGKILL')));
       rmSync(root, { recursive: true, force: true });
       folders.delete(root);
+      await tls?.agent.close();
     },
   };
 
@@ -184,7 +204,12 @@ class Member implements EtcdMember {
   private isPaused = false;
   private log = '';
 
-  constructor(spec: MemberSpec, private readonly args: string[]) {
+  constructor(
+    spec: MemberSpec,
+    private readonly args: string[],
+    /** How this helper reaches the member's HTTP endpoints (with a client certificate under TLS). */
+    readonly probe: Probe,
+  ) {
     ({ name: this.name, clientUrl: this.clientUrl, peerUrl: this.peerUrl, dataDir: this.dataDir } = spec);
   }
 
@@ -262,9 +287,20 @@ interface GatewayAnswer {
   [field: string]: unknown;
 }
 
+/** The certificates of a TLS cluster: one server certificate for every member, one client certificate for the probes. */
+async function memberCertificates(ca: ThrowawayCa) {
+  // Both usages: etcd 3.4's JSON gateway (status, compaction) connects to its own gRPC port with
+  // this certificate as a client one, and --client-cert-auth refuses a server-only certificate.
+  const server = await ca.issue('etcd-member', { altNames: ['IP:127.0.0.1', 'DNS:localhost'], usage: 'both' });
+  const client = await ca.issue('etcd-probe', { usage: 'client' });
+  const agent = new Agent({ connect: { ca: readFileSync(ca.caCert), cert: readFileSync(client.cert), key: readFileSync(client.key) } });
+  const probe: Probe = (url, init) => fetchWithAgent(url, { ...init, dispatcher: agent });
+  return { caCert: ca.caCert, server, client, agent, probe };
+}
+
 /** One call to etcd's JSON gateway; a member that does not answer within `timeoutMs` is an error. */
-async function gateway(clientUrl: string, path: string, body: unknown, timeoutMs: number): Promise<GatewayAnswer> {
-  const response = await fetch(`${clientUrl}${path}`, {
+async function gateway(member: Member, path: string, body: unknown, timeoutMs: number): Promise<GatewayAnswer> {
+  const response = await member.probe(`${member.clientUrl}${path}`, {
     method: 'POST',
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
@@ -273,16 +309,16 @@ async function gateway(clientUrl: string, path: string, body: unknown, timeoutMs
 }
 
 /** `/health` is true when the member has a leader and can serve a quorum read. */
-async function healthy(member: EtcdMember): Promise<boolean> {
+async function healthy(member: Member): Promise<boolean> {
   try {
-    const response = await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
+    const response = await member.probe(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(1_000) });
     return ((await response.json()) as { health?: string }).health === 'true';
   } catch {
     return false; // not listening yet, or paused: the caller polls again
   }
 }
 
-async function waitHealthy(members: EtcdMember[], timeoutMs: number): Promise<void> {
+async function waitHealthy(members: Member[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const dead = members.find((m) => !m.running());
@@ -298,15 +334,15 @@ async function waitHealthy(members: EtcdMember[], timeoutMs: number): Promise<vo
 }
 
 interface MemberStatus {
-  member: EtcdMember;
+  member: Member;
   memberId: string;
   leaderId: string;
   term: bigint;
 }
 
-async function status(member: EtcdMember): Promise<MemberStatus | undefined> {
+async function status(member: Member): Promise<MemberStatus | undefined> {
   try {
-    const answer = (await gateway(member.clientUrl, '/v3/maintenance/status', {}, 1_000)) as {
+    const answer = (await gateway(member, '/v3/maintenance/status', {}, 1_000)) as {
       header?: { member_id?: string };
       leader?: string;
       raftTerm?: string;
@@ -322,7 +358,7 @@ async function status(member: EtcdMember): Promise<MemberStatus | undefined> {
  * The member that calls itself leader in the highest term among those that answer: a deposed
  * leader that was paused can still believe it leads, but only in an older term.
  */
-async function findLeader(members: readonly EtcdMember[], timeoutMs: number): Promise<EtcdMember> {
+async function findLeader(members: readonly Member[], timeoutMs: number): Promise<EtcdMember> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const answers = await Promise.all(members.filter((m) => m.running() && !m.paused()).map(status));

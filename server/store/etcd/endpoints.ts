@@ -1,6 +1,13 @@
 import { type CallOptions, InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import { Etcd3, type IOptions } from 'etcd3';
-import { classify, EtcdError, type RequestKind, retryable } from './errors.js';
+import { classify, EtcdError, EtcdTlsError, type RequestKind, retryable } from './errors.js';
+
+/** PEM contents for TLS to etcd: the CA to check etcd's certificate against, this client's certificate and key. */
+export interface EtcdTlsMaterial {
+  ca?: Buffer | undefined;
+  cert?: Buffer | undefined;
+  key?: Buffer | undefined;
+}
 
 /** One etcd member's client URL and the etcd3 client that talks only to it. */
 export interface Endpoint {
@@ -28,6 +35,28 @@ const channelOptions = {
 };
 
 /**
+ * etcd3 speaks TLS to every host once `credentials` is given, `http://` ones included, so the
+ * URL's scheme decides here: `https://` gets TLS, `http://` never does (and refuses TLS files,
+ * which would otherwise be silently unused).
+ */
+function credentials(url: string, tls: EtcdTlsMaterial | undefined): Pick<IOptions, 'credentials'> {
+  const files = Boolean(tls?.ca || tls?.cert || tls?.key);
+  if (!url.startsWith('https://')) {
+    if (files) throw new EtcdError('rejected', `${url}: TLS files given for a plain http:// etcd URL (use https://)`);
+    return {};
+  }
+  return {
+    credentials: {
+      // Typed as required, but handed to grpc-js's createSsl, where null means its default CAs:
+      // the file GRPC_DEFAULT_SSL_ROOTS_FILE_PATH names, or else Node's (with NODE_EXTRA_CA_CERTS).
+      rootCertificate: tls?.ca ?? (null as unknown as Buffer),
+      ...(tls?.cert ? { certChain: tls.cert } : {}),
+      ...(tls?.key ? { privateKey: tls.key } : {}),
+    },
+  };
+}
+
+/**
  * Streams opened with this metadata are cancelled by the member when it loses its leader
  * (etcd's "require leader"), instead of staying open and silent on a member cut off from the
  * quorum. etcd3 has no option for it, so it is added by a gRPC interceptor.
@@ -53,11 +82,11 @@ export class EtcdEndpoints {
   private lastContact: number | undefined;
   private closed = false;
 
-  constructor(urls: readonly string[]) {
+  constructor(urls: readonly string[], tls?: EtcdTlsMaterial) {
     if (urls.length === 0) throw new EtcdError('rejected', 'no etcd endpoints given');
     this.endpoints = urls.map((url) => ({
       url,
-      etcd: new Etcd3({ hosts: url, grpcOptions: channelOptions, faultHandling: { host: () => passThrough!, global: passThrough! } }),
+      etcd: new Etcd3({ hosts: url, ...credentials(url, tls), grpcOptions: channelOptions, faultHandling: { host: () => passThrough!, global: passThrough! } }),
     }));
   }
 
@@ -94,10 +123,13 @@ export class EtcdEndpoints {
   async request<T>(kind: RequestKind, timeoutMs: number, send: (etcd: Etcd3, options: CallOptions) => Promise<T>): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let last: EtcdError | undefined;
+    // The last failed TLS handshake: the reason to give when the request ends otherwise.
+    let handshake: EtcdTlsError | undefined;
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        throw new EtcdError('unavailable', `etcd did not answer within ${timeoutMs} ms${last ? `: ${last.message}` : ''}`, { cause: last });
+        const reason = handshake ?? last;
+        throw new EtcdError('unavailable', `etcd did not answer within ${timeoutMs} ms${reason ? `: ${reason.message}` : ''}`, { cause: reason });
       }
       const endpoint = this.preferred();
       const budget = kind === 'read' && this.endpoints.length > 1 ? Math.max(remaining / 2, Math.min(remaining, 100)) : remaining;
@@ -107,8 +139,9 @@ export class EtcdEndpoints {
         return result;
       } catch (error) {
         last = classify(error, kind, endpoint.url);
+        if (last instanceof EtcdTlsError) handshake = last;
         if (this.closed) throw new EtcdError('closed', 'the etcd client is closed', { cause: last });
-        if (!retryable(last, kind)) throw last;
+        if (!retryable(last, kind)) throw handshake ? new EtcdError(last.code, `${last.message} (before it: ${handshake.message})`, { cause: last }) : last;
         this.failed(endpoint);
         // After every member failed once, back off: an election takes a second or two, and
         // members that refuse at once ("no leader") would otherwise be asked in a tight loop.

@@ -35,6 +35,18 @@ export class EtcdError extends Error {
   }
 }
 
+/**
+ * A TLS handshake with a member failed: nothing was sent (so `unavailable`), and the cause is
+ * a certificate, not the network. Kept apart so a request that then runs out of time can still
+ * say why (a member whose handshakes fail can end a request with a bare deadline).
+ */
+export class EtcdTlsError extends EtcdError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', message, options);
+    this.name = 'EtcdTlsError';
+  }
+}
+
 /** Whether the request was a read (safe to send again) or a write (its outcome matters). */
 export type RequestKind = 'read' | 'write';
 
@@ -55,6 +67,45 @@ const LEASE_NOT_FOUND = 'etcdserver: requested lease not found';
 const COMPACTED = 'mvcc: required revision has been compacted';
 const FUTURE = 'mvcc: required revision is a future revision';
 
+// How grpc-js reports a TLS handshake that failed ("No connection established. Last error: ..."):
+// an OpenSSL error line when the peer sent an alert or spoke something else, Node's verification
+// message when etcd's certificate did not check out.
+const OPENSSL_REASON = /SSL routines:[^:]*:([^:]+)(?::[^\n]*SSL alert number (\d+))?/;
+const UNTRUSTED_SERVER = [
+  'unable to verify the first certificate',
+  'unable to get local issuer certificate',
+  'unable to get issuer certificate',
+  'self-signed certificate',
+  'self signed certificate',
+  'certificate has expired',
+  'certificate is not yet valid',
+  'certificate signature failure',
+  "does not match certificate's altnames",
+];
+// What Node says when the peer hangs up on its ClientHello: a plain etcd port does.
+const DISCONNECTED_IN_HANDSHAKE = 'disconnected before secure TLS connection was established';
+// TLS alerts by which etcd (Go's crypto/tls) refuses the client's certificate: bad_certificate
+// (42), unsupported (43), revoked (44), expired (45), unknown (46), unknown_ca (48),
+// certificate_required (116, TLS 1.3 with no certificate shown).
+const CLIENT_CERT_ALERTS = new Set(['42', '43', '44', '45', '46', '48', '116']);
+
+/**
+ * What a failed TLS handshake means for the operator, or undefined if `message` is not one.
+ * Both sides' failures read differently, so the message says which certificate to look at.
+ */
+export function tlsFailure(message: string): string | undefined {
+  const untrusted = UNTRUSTED_SERVER.find((text) => message.includes(text));
+  if (untrusted) return `TLS handshake failed: etcd's certificate is not trusted (${untrusted}): check the CA given (--etcd-ca) and that etcd's certificate names this host`;
+  if (message.includes(DISCONNECTED_IN_HANDSHAKE)) return `TLS handshake failed (the connection closed during it): is this a TLS (https://) client URL of etcd?`;
+  const openssl = OPENSSL_REASON.exec(message);
+  if (!openssl) return undefined;
+  const reason = openssl[1]!.trim();
+  if (openssl[2] && CLIENT_CERT_ALERTS.has(openssl[2])) {
+    return `TLS handshake failed: etcd refused this client's certificate (${reason}): etcd requires one (--client-cert-auth) issued by a CA it trusts; check --etcd-cert and --etcd-key`;
+  }
+  return `TLS handshake failed (${reason}): is this a TLS (https://) client URL of etcd?`;
+}
+
 /** The gRPC status code at the start of a grpc-js message ("14 UNAVAILABLE: ..."), if any. */
 function grpcCode(message: string): number | undefined {
   const match = /^(?:\w+: )?(\d+) [A-Z_]+:/.exec(message);
@@ -72,6 +123,8 @@ export function classify(error: unknown, kind: RequestKind, endpoint: string): E
   if (message.includes(LEASE_NOT_FOUND)) return new EtcdError('lease-not-found', `${where}: the lease expired or was revoked`, { cause: error });
   if (message.includes(COMPACTED)) return new EtcdError('compacted', `${where}: the revision was compacted`, { cause: error });
   if (message.includes(FUTURE)) return new EtcdError('future-revision', `${where}: the revision is in the future`, { cause: error });
+  const tls = tlsFailure(message);
+  if (tls) return new EtcdTlsError(`${where}: ${tls}`, { cause: error });
   if (NOT_EXECUTED.some((text) => message.includes(text))) {
     return new EtcdError('unavailable', `${where} is unavailable: ${stripName(message)}`, { cause: error });
   }

@@ -1,18 +1,21 @@
 import { CompareResult, CompareTarget, type ICompare, type IKeyValue, type IRequestOp } from 'etcd3';
-import { EtcdEndpoints } from './endpoints.js';
+import { EtcdEndpoints, type EtcdTlsMaterial } from './endpoints.js';
 import { EtcdError } from './errors.js';
 import { SessionLease } from './session-lease.js';
 import type { Compare, GetResult, KeyValue, LeaseId, RequestOptions, Txn, TxnOp, TxnResult } from './types.js';
 import { type OnCompacted, type OnEvents, type OnWatchError, PrefixWatch, prefixRange } from './watch.js';
 
+export type { EtcdTlsMaterial } from './endpoints.js';
 export { EtcdError, type EtcdErrorCode } from './errors.js';
 export type { LeaseLoss, SessionLease } from './session-lease.js';
 export type * from './types.js';
 export type { OnCompacted, OnEvents, OnWatchError, PrefixWatch, WatchStats } from './watch.js';
 
 export interface EtcdClientOptions {
-  /** Client URLs of the etcd members, e.g. `http://127.0.0.1:2379`. */
+  /** Client URLs of the etcd members, e.g. `http://127.0.0.1:2379`; `https://` ones are reached over TLS. */
   endpoints: readonly string[];
+  /** For `https://` endpoints: the CA etcd's certificates are checked against (none: gRPC's default CAs), and a client certificate and key (PEM). */
+  tls?: EtcdTlsMaterial;
   /**
    * How long a request may take, retries included, before it fails (the registry answers 503).
    * A write that is not committed within it fails with `unavailable` or `unknown-outcome`.
@@ -37,7 +40,7 @@ export class EtcdClient {
   private readonly leases = new Set<SessionLease>();
 
   constructor(options: EtcdClientOptions) {
-    this.endpoints = new EtcdEndpoints(options.endpoints);
+    this.endpoints = new EtcdEndpoints(options.endpoints, options.tls);
     this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.livenessMs = options.watchLivenessMs ?? this.timeoutMs;
   }
