@@ -14,6 +14,7 @@ export const REQUIRED_TOOLS = [
   { tool: 'chromium', why: 'dashboard tests', check: ['/usr/bin/chromium', '--version'], debianPackage: 'chromium' },
   { tool: 'docker-compose', why: 'docker-compose.yml validation', check: ['docker-compose', 'version'], debianPackage: 'docker-compose' },
   { tool: 'etcd', why: 'cluster tests', check: ['etcd', '--version'], debianPackage: 'etcd-server' },
+  { tool: 'openssl', why: 'TLS tests make their certificates', check: ['openssl', 'version'], debianPackage: 'openssl' },
 ];
 
 const present = ({ check: [command, ...args] }) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
