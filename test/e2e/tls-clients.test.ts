@@ -5,6 +5,8 @@ import { Agent as HttpsAgent } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import Consul from 'consul';
+import type { RegistryClientError } from '../../clients/registry/errors.js';
+import { InstanceWatcher } from '../../clients/registry/instance-watcher.js';
 import { RegistryApi } from '../../clients/registry/registry-api.js';
 import { type CertificateFiles, createThrowawayCa } from '../../clients/tls/openssl-ca.js';
 import { readTlsFiles, type TlsMaterial } from '../../clients/tls/tls-files.js';
@@ -146,6 +148,25 @@ describe('clients of a registry serving https (--tls-cert, --tls-key)', () => {
 
     assert.deepEqual(instances.map((instance) => [instance.id, instance.status]), [['hb-1', 'passing']]);
     assert.deepEqual(afterClose.instances, []);
+  });
+
+  it('without the CA, RegistryClient.start() rejects with code tls (as for a bad token) and an InstanceWatcher reports it and keeps trying', async (t) => {
+    const client = newRegistryClient(server.url, 'no-ca');
+    const watcher = new InstanceWatcher({ registry: server.url, service: 'web', backoff: { baseMs: 50, maxMs: 50, jitter: 0 } });
+    t.after(() => Promise.all([client.close(), watcher.close()]));
+    const reported = nextEvent(watcher, 'unreachable');
+
+    const rejection = await client.start().then(
+      () => assert.fail('start() resolved'),
+      (error: RegistryClientError) => error,
+    );
+    watcher.start();
+    const [watchError] = (await reported) as [RegistryClientError];
+    // The watcher's loop does not stop on it: a CA fixed by an operator is picked up on the next try.
+    await nextEvent(watcher, 'unreachable');
+
+    assert.deepEqual([rejection.code, rejection.remedy], ['tls', 'ca']);
+    assert.deepEqual([watchError.code, watchError.remedy], ['tls', 'ca']);
   });
 
   it('beacon proxy --registry https://… --tls-ca follows the instances over https', async (t) => {
