@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../server/paths.js';
+import { createThrowawayCa } from '../clients/tls/openssl-ca.js';
 import { heartbeatResponseBytes, readMetric, registerFleet } from './support/beacon-http.js';
 import { beaconStart } from './support/beacon-process.js';
 import { type CpuPlan, onCpu } from './support/cpu.js';
@@ -31,6 +33,8 @@ export interface LoadResult extends WrkResult {
 export interface HttpRound {
   bareHeartbeats: LoadResult;
   beaconHeartbeats: LoadResult;
+  /** The same heartbeats against Beacon serving HTTPS (--tls-cert), wrk keeping its connections alive. */
+  httpsHeartbeats: LoadResult;
   registrations: LoadResult;
 }
 
@@ -42,9 +46,12 @@ export interface HttpBenchResult {
 export interface HttpSummary {
   bareHeartbeats: LoadResult;
   beaconHeartbeats: LoadResult;
+  httpsHeartbeats: LoadResult;
   registrations: LoadResult;
   /** Beacon's heartbeat figures over the bare route's. */
   ratios: LoadRatios;
+  /** Beacon's heartbeat figures over HTTPS over its own over HTTP. */
+  httpsRatios: LoadRatios;
 }
 
 /** One load result's figures over another's (req/s, latencies, CPU per request). */
@@ -67,12 +74,15 @@ const BARE_FASTIFY = fileURLToPath(new URL('./bare-fastify.js', import.meta.url)
 export async function benchRegistryHttp(settings: HttpBenchSettings, log: (line: string) => void): Promise<HttpBenchResult> {
   const rounds: HttpRound[] = [];
   const responseBytes = { bare: 0, beacon: 0 };
+  const tls = await serverCertificate(join(settings.workDir, 'tls'));
   for (let round = 1; round <= settings.rounds; round++) {
     const bare = await measureBareFastify(settings);
     log(`round ${round}/${settings.rounds}: bare fastify ${describeLoad(bare.heartbeats)}`);
     const beacon = await measureBeacon(settings, join(settings.workDir, `round-${round}.db`));
     log(`round ${round}/${settings.rounds}: Beacon heartbeats ${describeLoad(beacon.heartbeats)}; registrations ${describeLoad(beacon.registrations)}`);
-    rounds.push({ bareHeartbeats: bare.heartbeats, beaconHeartbeats: beacon.heartbeats, registrations: beacon.registrations });
+    const https = await measureBeaconHttps(settings, join(settings.workDir, `round-${round}-https.db`), tls);
+    log(`round ${round}/${settings.rounds}: Beacon heartbeats over HTTPS ${describeLoad(https)}`);
+    rounds.push({ bareHeartbeats: bare.heartbeats, beaconHeartbeats: beacon.heartbeats, httpsHeartbeats: https, registrations: beacon.registrations });
     responseBytes.bare = bare.responseBytes;
     responseBytes.beacon = beacon.responseBytes;
   }
@@ -87,8 +97,10 @@ export function summarizeHttp(rounds: readonly HttpRound[]): HttpSummary {
   return {
     bareHeartbeats: medianResult(rounds.map((round) => round.bareHeartbeats)),
     beaconHeartbeats: medianResult(rounds.map((round) => round.beaconHeartbeats)),
+    httpsHeartbeats: medianResult(rounds.map((round) => round.httpsHeartbeats)),
     registrations: medianResult(rounds.map((round) => round.registrations)),
     ratios: medianRatios(rounds.map((round) => heartbeatRatios(round))),
+    httpsRatios: medianRatios(rounds.map((round) => loadRatios(round.httpsHeartbeats, round.beaconHeartbeats))),
   };
 }
 
@@ -138,6 +150,26 @@ async function measureBeacon(settings: HttpBenchSettings, db: string) {
     const heartbeats = await measureBeaconHeartbeats(server, settings);
     const registrations = await measureRegistrations(server, settings);
     return { heartbeats, registrations, responseBytes };
+  });
+}
+
+/** A throwaway CA and a certificate for 127.0.0.1 signed by it, made once per run (nothing kept). */
+async function serverCertificate(dir: string) {
+  const ca = await createThrowawayCa(dir, 'Beacon bench CA');
+  const issued = await ca.issue('registry', { altNames: ['DNS:localhost', 'IP:127.0.0.1'], usage: 'server', days: 1 });
+  return { ...issued, ca: readFileSync(ca.caCert) };
+}
+
+/**
+ * The heartbeat run again against Beacon serving HTTPS, right after the HTTP one: wrk keeps its
+ * 50 connections alive, so this is the steady cost of TLS (record encryption), not handshakes.
+ * wrk fails the run on any non-2xx answer, so every counted request is a heartbeat answered 200.
+ */
+async function measureBeaconHttps(settings: HttpBenchSettings, db: string, tls: { cert: string; key: string; ca: Buffer }): Promise<LoadResult> {
+  return withListeningProcess(beaconStart(db, settings.cpus.server, ['--tls-cert', tls.cert, '--tls-key', tls.key]), async (server) => {
+    await registerFleet(server.url, settings.fleet, settings.connections, tls.ca);
+    await runWrk(heartbeatLoad(server, settings, settings.warmupSeconds));
+    return runLoad(server, heartbeatLoad(server, settings, settings.heartbeatSeconds));
   });
 }
 

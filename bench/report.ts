@@ -3,7 +3,7 @@ import type { LivenessFlushResult } from './liveness-flush.js';
 import { REGISTRATION_TTL_SECONDS } from './support/fleet.js';
 import { describeMachine, type Machine } from './support/machine.js';
 import { microseconds, ms, perSecond, plural, ratio, table } from './support/markdown.js';
-import { type HttpBenchResult, type HttpBenchSettings, type HttpSummary, heartbeatRatios, type LoadResult } from './registry-http.js';
+import { type HttpBenchResult, type HttpBenchSettings, type HttpSummary, heartbeatRatios, type LoadResult, loadRatios } from './registry-http.js';
 import type { TargetCheck } from './targets.js';
 
 export interface BenchReport {
@@ -105,7 +105,7 @@ function describeRun({ date, machine, http, flush }: BenchReport): string {
   const { settings, result } = http;
   return [
     describeMachine(date, machine),
-    `- Medians of ${plural(settings.rounds, 'round')}; each round runs bare fastify, then Beacon, each a fresh process.`,
+    `- Medians of ${plural(settings.rounds, 'round')}; each round runs bare fastify, then Beacon, then Beacon serving HTTPS (\`--tls-cert\`, EC P-256, wrk keeping its connections alive), each a fresh process.`,
     `- wrk: 1 thread, ${settings.connections} connections; heartbeats for ${settings.heartbeatSeconds} s after a ` +
       `${settings.warmupSeconds} s warm-up, registrations for ${settings.registrationSeconds} s.`,
     `- Fleet: ${settings.fleet.instances.toLocaleString('en-US')} instances in ${settings.fleet.services} services, ` +
@@ -123,19 +123,21 @@ export function renderTargets(targets: readonly TargetCheck[]): string[] {
 
 function renderSummary(summary: HttpSummary): string[] {
   const row = (name: string, result: LoadResult) => [name, perSecond(result.requestsPerSecond), ms(result.p50Ms), ms(result.p99Ms), cpu(result)];
-  const { ratios } = summary;
+  const ratioRow = (name: string, ratios: HttpSummary['ratios']) => [
+    name,
+    ratio(ratios.requestsPerSecond),
+    ratio(ratios.p50),
+    ratio(ratios.p99),
+    ratios.cpuPerRequest === undefined ? '–' : ratio(ratios.cpuPerRequest),
+  ];
   return table(
     ['', 'req/s', 'p50', 'p99', 'Server CPU per request'],
     [
       row('Bare fastify route (heartbeat-shaped)', summary.bareHeartbeats),
       row('Beacon heartbeats', summary.beaconHeartbeats),
-      [
-        'Beacon ÷ bare (median of the rounds\' ratios)',
-        ratio(ratios.requestsPerSecond),
-        ratio(ratios.p50),
-        ratio(ratios.p99),
-        ratios.cpuPerRequest === undefined ? '–' : ratio(ratios.cpuPerRequest),
-      ],
+      ratioRow('Beacon ÷ bare (median of the rounds\' ratios)', summary.ratios),
+      row('Beacon heartbeats over HTTPS (keep-alive)', summary.httpsHeartbeats),
+      ratioRow('HTTPS ÷ HTTP (median of the rounds\' ratios)', summary.httpsRatios),
       row('Beacon registrations (fresh instances)', summary.registrations),
     ],
   );
@@ -143,7 +145,7 @@ function renderSummary(summary: HttpSummary): string[] {
 
 function renderHeartbeatRounds(result: HttpBenchResult): string[] {
   return table(
-    ['Round', 'Bare req/s', 'Bare p99', 'Bare CPU', 'Beacon req/s', 'Beacon p99', 'Beacon CPU', 'req/s ratio', 'p99 ratio'],
+    ['Round', 'Bare req/s', 'Bare p99', 'Bare CPU', 'Beacon req/s', 'Beacon p99', 'Beacon CPU', 'req/s ratio', 'p99 ratio', 'HTTPS req/s', 'HTTPS p99', 'HTTPS CPU', 'HTTPS ÷ HTTP req/s'],
     result.rounds.map((round, index) => {
       const { bareHeartbeats: bare, beaconHeartbeats: beacon } = round;
       const ratios = heartbeatRatios(round);
@@ -157,6 +159,10 @@ function renderHeartbeatRounds(result: HttpBenchResult): string[] {
         cpu(beacon),
         ratio(ratios.requestsPerSecond),
         ratio(ratios.p99),
+        perSecond(round.httpsHeartbeats.requestsPerSecond),
+        ms(round.httpsHeartbeats.p99Ms),
+        cpu(round.httpsHeartbeats),
+        ratio(loadRatios(round.httpsHeartbeats, beacon).requestsPerSecond),
       ];
     }),
   );

@@ -10,6 +10,8 @@ export const TARGETS = {
   /** Beacon's heartbeat p99 at most this multiple of the bare route's p99. */
   maxHeartbeatP99Ratio: 1.5,
   minRegistrationsPerSecond: 3000,
+  /** Beacon's heartbeat req/s over HTTPS (keep-alive) at least this share of its own over HTTP. */
+  minHttpsHeartbeatRatio: 0.85,
 } as const;
 
 export interface TargetCheck {
@@ -33,6 +35,12 @@ export function checkTargets(summary: HttpSummary): TargetCheck[] {
       target: `≤ ${TARGETS.maxHeartbeatP99Ratio}×`,
       measured: `${summary.ratios.p99.toFixed(2)}×`,
       met: summary.ratios.p99 <= TARGETS.maxHeartbeatP99Ratio,
+    },
+    {
+      name: 'Heartbeat throughput over HTTPS vs HTTP',
+      target: `≥ ${TARGETS.minHttpsHeartbeatRatio}×`,
+      measured: `${summary.httpsRatios.requestsPerSecond.toFixed(2)}×`,
+      met: summary.httpsRatios.requestsPerSecond >= TARGETS.minHttpsHeartbeatRatio,
     },
     {
       name: 'Registrations',

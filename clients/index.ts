@@ -19,6 +19,8 @@ export {
 export type { FailureRateOptions } from './breaker/failure-window.js';
 export { SrvResolver, DnsLookupError, type SrvResolverOptions, type SrvTarget } from './dns/srv-resolver.js';
 export { RegistryClientError, type RegistryClientErrorCode } from './registry/errors.js';
+export type { TlsRemedy } from './registry/tls-failure.js';
+export { readTlsFiles, TlsFileError, type TlsFlagNames, type TlsMaterial, type TlsPaths } from './tls/tls-files.js';
 export { InstanceWatcher, type InstanceWatcherOptions } from './registry/instance-watcher.js';
 export { RegistryApi, type InstanceList, type InstanceListQuery, type ListQuery, type RegistryApiOptions, type ServiceList } from './registry/registry-api.js';
 export type { AnswerBody, ApiHeartbeat, ApiInstance, ApiMaintenanceChange, ApiRegistration, ApiServiceSummary, RequestBody } from './registry/openapi-contract.js';

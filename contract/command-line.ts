@@ -18,9 +18,11 @@ export interface FlagSetting {
   multiple?: true;
   /**
    * false: no BEACON_* variable, for a value that belongs to one invocation (an address, a
-   * status) rather than to a setup. Repeatable flags never read one.
+   * status) rather than to a setup. A name: that variable instead of BEACON_<FLAG>, where the
+   * derived name would mean something else (the registry's CA is not the server's --tls-ca).
+   * Repeatable flags never read one.
    */
-  env?: false;
+  env?: false | string;
 }
 
 export type FlagTable = Record<string, FlagSetting>;
@@ -46,6 +48,12 @@ export class ConfigError extends Error {}
 
 export function envName(flag: string): string {
   return `BEACON_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** The variable a flag reads: its own name when the table gives one, else BEACON_<FLAG>; undefined: none. */
+function variableOf(flag: string, setting: FlagSetting): string | undefined {
+  if (setting.multiple || setting.env === false) return undefined;
+  return setting.env ?? envName(flag);
 }
 
 /** Parses `argv` and `env` against the table; null when --help was asked for. */
@@ -97,7 +105,8 @@ export function parseCommandLine<T extends FlagTable, O extends OperandTable>(
   const parsed: Record<string, unknown> = {};
   const given = new Set<string>();
   for (const [flag, setting] of Object.entries(table)) {
-    if (values[flag] !== undefined || (!setting.multiple && setting.env !== false && env[envName(flag)] !== undefined)) given.add(flag);
+    const variable = variableOf(flag, setting);
+    if (values[flag] !== undefined || (variable !== undefined && env[variable] !== undefined)) given.add(flag);
     parsed[flag] = setting.multiple ? ((values[flag] ?? []) as string[]).map((value) => check(setting, value, '')) : single(flag, setting, values[flag], env);
   }
   return { flags: parsed as ParsedFlags<T>, operands: parsedOperands as ParsedOperands<O>, given: given as Set<keyof T & string> };
@@ -105,9 +114,10 @@ export function parseCommandLine<T extends FlagTable, O extends OperandTable>(
 
 function single(flag: string, setting: FlagSetting, given: unknown, env: NodeJS.ProcessEnv): unknown {
   const fromFlag = given === undefined ? undefined : String(given);
-  const fromEnv = setting.env === false ? undefined : env[envName(flag)];
+  const variable = variableOf(flag, setting);
+  const fromEnv = variable === undefined ? undefined : env[variable];
   const raw = fromFlag ?? fromEnv ?? setting.default;
-  return check(setting, raw, fromFlag === undefined && fromEnv !== undefined ? ` (from ${envName(flag)})` : '');
+  return check(setting, raw, fromFlag === undefined && fromEnv !== undefined ? ` (from ${variable})` : '');
 }
 
 function check(setting: FlagSetting, raw: string | undefined, source: string): unknown {
@@ -133,8 +143,8 @@ export function usage(synopsis: string, table: FlagTable): string {
         : setting.default === undefined
           ? 'required'
           : `default ${setting.default === '' ? 'none' : setting.default}`;
-    const variable = setting.multiple || setting.env === false ? '' : `; env ${envName(flag)}`;
-    return `  --${flag.padEnd(width)} ${setting.help} (${origin}${variable})`;
+    const variable = variableOf(flag, setting);
+    return `  --${flag.padEnd(width)} ${setting.help} (${origin}${variable === undefined ? '' : `; env ${variable}`})`;
   });
   return [`usage: ${synopsis}`, '', ...rows].join('\n');
 }
@@ -211,3 +221,14 @@ export const registryFlag = {
 
 /** `--token`, the same for every command that talks to the HTTP API; empty: none. */
 export const tokenFlag = { default: '', help: 'registry ACL token (sent as a bearer token)', schema: z.string() } satisfies FlagSetting;
+
+/**
+ * `--tls-ca`, `--tls-cert`, `--tls-key`: how a command that talks to the HTTP API reaches an
+ * https:// registry. Their variables are BEACON_REGISTRY_*, not BEACON_TLS_*: those are the
+ * server's own certificate, and a shell that runs both must not hand one to the other.
+ */
+export const registryTlsFlags = {
+  'tls-ca': { default: '', env: 'BEACON_REGISTRY_CA', help: "PEM file: the CA that signed the registry's certificate (https://; none: the system's CAs)", schema: z.string() },
+  'tls-cert': { default: '', env: 'BEACON_REGISTRY_CERT', help: 'PEM file: a client certificate for a registry that asks for one (with --tls-key)', schema: z.string() },
+  'tls-key': { default: '', env: 'BEACON_REGISTRY_KEY', help: "PEM file: the client certificate's private key (with --tls-cert)", schema: z.string() },
+} satisfies FlagTable;

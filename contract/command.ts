@@ -4,6 +4,8 @@ import { ConfigError } from './command-line.js';
 export interface RunningCommand {
   log: { info(details: object, message: string): void; warn(details: object, message: string): void; error(details: object, message: string): void };
   close(): Promise<void>;
+  /** SIGHUP: read configuration files again (certificates); absent, SIGHUP keeps Node's default. */
+  reload?(): void;
 }
 
 export interface CommandDefinition<Config> {
@@ -69,4 +71,12 @@ export async function runCommand<Config>(name: string, argv: string[], command: 
     return fail(1, (error as Error).message);
   }
   if (requested) stop(requested);
+  // Listened for only once started, and only by a command that reloads: a reload needs a
+  // running command, and SIGHUP while stopping changes nothing.
+  const started = running;
+  if (started.reload) {
+    process.on('SIGHUP', () => {
+      if (!stopping) started.reload!();
+    });
+  }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Acl } from './acl/acl.js';
@@ -18,6 +19,7 @@ import { DEFAULT_SELF_PRESERVATION } from './registry/self-preservation.js';
 import { MemoryStore } from './store/memory/memory-store.js';
 import type { TokenStore } from './store/store.js';
 import { openRegistryStore } from './cluster/registry-store.js';
+import { ApiTlsReloader, httpsOptions, readApiTls } from './tls/api-tls.js';
 
 export interface Beacon {
   app: FastifyInstance;
@@ -28,6 +30,8 @@ export interface Beacon {
   dnsPort: number;
   /** Graceful stop: answers blocked queries, closes listeners, persists liveness, closes the database. */
   close(): Promise<void>;
+  /** SIGHUP: reads the HTTP API's TLS files again (a no-op without --tls-cert). */
+  reload(): void;
 }
 
 export interface StartOptions {
@@ -41,7 +45,10 @@ export const version: string = (JSON.parse(readFileSync(`${packageRoot}package.j
 
 /** Wires store → registry → HTTP and starts listening. Everything is built here, nowhere else. */
 export async function startBeacon(config: ServerConfig, options: StartOptions = {}): Promise<Beacon> {
+  // Read before anything opens: a bad file stops the start with the flag's name, nothing to undo.
+  const served = config.tls ? readApiTls(config.tls) : undefined;
   const metrics = new Metrics();
+  const tlsEvents = served ? metrics.observeTls(served.expiresAt) : undefined;
   let app: FastifyInstance | undefined;
   const stores = await openRegistryStore(config, () => app?.log, metrics);
   const { store } = stores;
@@ -63,7 +70,8 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
     app = await buildApp({ registry, metrics, cluster, ...(acl ? { acl } : {}), writeRateLimit: config.writeRateLimit,
       maxWaitersPerClient: config.maxWaitersPerClient,
       timeouts: { headersMs: config.headerTimeoutMs, requestMs: config.requestTimeoutMs },
-      logLevel: config.logLevel, version, datacenter: config.datacenter });
+      logLevel: config.logLevel, version, datacenter: config.datacenter,
+      ...(config.tls && served ? { https: httpsOptions(config.tls, served) } : {}) });
   } catch (error) {
     await stores.close();
     throw error;
@@ -81,7 +89,7 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
     await app.listen({ host: config.bind, port: config.httpPort, listenTextResolver: (url) => `HTTP API listening on ${url}` });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.httpPort;
-    httpUrl = `http://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
+    httpUrl = `${config.tls ? 'https' : 'http'}://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
     // The other nodes reach this one where it binds, or by its host name when it binds every interface.
     await stores.announce(config.bind === '0.0.0.0' || config.bind === '::' ? `http://${hostname()}:${port}` : httpUrl);
   } catch (error) {
@@ -108,6 +116,7 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
     throw new ListenError((error as { listener?: string }).listener ?? 'DNS', config.bind, config.dnsPort, error);
   }
 
+  const tls = config.tls && tlsEvents ? new ApiTlsReloader(config.tls, app.server as unknown as HttpsServer, tlsEvents, app.log) : undefined;
   let closed: Promise<void> | undefined;
   return {
     app,
@@ -126,6 +135,10 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
         await stores.close();
         app.log.info('stopped: listeners closed, heartbeat times written, database closed');
       })()),
+    reload() {
+      if (tls) tls.reload();
+      else app.log.info('SIGHUP: nothing to reload (the HTTP API serves plain HTTP)');
+    },
   };
 }
 

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { durationMs } from '../contract/duration.js';
+import type { ApiTlsConfig } from './tls/api-tls.js';
 import { ConfigError, domainFlag, envName, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, switchFlag, usage } from '../contract/command-line.js';
 import { type EtcdTls, etcdTls, etcdTlsSettings } from './etcd-tls-flags.js';
 
@@ -101,6 +102,14 @@ const settings = {
     help: "this node's name in the cluster, unique among live nodes (none: the host name)",
     schema: z.string().regex(/^([A-Za-z0-9][A-Za-z0-9._-]{0,62})?$/, '--node-name must be 1-63 of A-Z, a-z, 0-9, ".", "_" and "-", starting with a letter or digit'),
   },
+  'tls-cert': {
+    default: '',
+    help: 'PEM certificate (chain) of the HTTP API: serve HTTPS, with --tls-key; re-read on SIGHUP (docs/security.md); none: plain HTTP',
+    schema: z.string(),
+  },
+  'tls-key': { default: '', help: "PEM private key of --tls-cert's certificate", schema: z.string() },
+  'tls-ca': { default: '', help: 'PEM CA that client certificates are checked against (with --tls-verify-clients)', schema: z.string() },
+  'tls-verify-clients': switchFlag('--tls-verify-clients', 'refuse, at the TLS handshake, a client without a certificate signed by --tls-ca'),
   'log-level': logLevelFlag,
 } satisfies FlagTable;
 
@@ -141,6 +150,8 @@ export interface ServerConfig {
   /** How to reach etcd over TLS (`https://` URLs): the files of --etcd-ca/--etcd-cert/--etcd-key, read. */
   etcdTls?: EtcdTls;
   nodeName: string;
+  /** Undefined: the HTTP API is plain HTTP. */
+  tls: ApiTlsConfig | undefined;
   logLevel: LogLevel;
 }
 
@@ -176,8 +187,26 @@ export function parseServerConfig(argv: string[], env: NodeJS.ProcessEnv): Serve
     etcdPrefix: flags['etcd-prefix'],
     ...(tls ? { etcdTls: tls } : {}),
     nodeName: flags['node-name'] || hostname(),
+    tls: apiTls(flags['tls-cert'], flags['tls-key'], flags['tls-ca'], flags['tls-verify-clients']),
     logLevel: flags['log-level'],
   };
+}
+
+/**
+ * Which flags go together is checked here (exit 2); the files themselves are read at start,
+ * where a bad one stops the server with the flag's name (exit 1).
+ */
+function apiTls(cert: string, key: string, ca: string, verifyClients: boolean): ApiTlsConfig | undefined {
+  if (cert === '' && key === '') {
+    const stray = verifyClients ? '--tls-verify-clients' : ca !== '' ? '--tls-ca' : undefined;
+    if (stray) throw new ConfigError(`${stray} needs --tls-cert and --tls-key (the HTTP API serves HTTPS only with a certificate)`);
+    return undefined;
+  }
+  if (cert === '') throw new ConfigError('--tls-key needs --tls-cert (the certificate it belongs to)');
+  if (key === '') throw new ConfigError("--tls-cert needs --tls-key (the certificate's private key)");
+  if (verifyClients && ca === '') throw new ConfigError('--tls-verify-clients needs --tls-ca (the CA client certificates must be signed by)');
+  if (!verifyClients && ca !== '') throw new ConfigError('--tls-ca is used only with --tls-verify-clients: add it to require client certificates, or drop --tls-ca');
+  return { cert, key, ca: ca === '' ? undefined : ca, verifyClients };
 }
 
 export function serverUsage(): string {

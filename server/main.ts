@@ -9,7 +9,7 @@ export function main(argv: string[]): Promise<void> {
     usage: serverUsage,
     async start(config) {
       const beacon = await startBeacon(config);
-      return { log: beacon.app.log, close: () => beacon.close() };
+      return { log: beacon.app.log, close: () => beacon.close(), reload: () => beacon.reload() };
     },
   });
 }

@@ -1,4 +1,5 @@
 import { Agent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { type Fleet, instancePath, REGISTRATION_BODY } from './fleet.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -13,8 +14,8 @@ export interface Registration {
  * Registers the whole fleet over HTTP with `concurrency` requests in flight; every answer must
  * be 201 Created, or the heartbeats that follow would measure 404s.
  */
-export async function registerFleet(url: string, fleet: Fleet, concurrency: number): Promise<void> {
-  await registerInstances(url, fleet.instances, concurrency, (n) => ({ path: instancePath(fleet, n), body: REGISTRATION_BODY }));
+export async function registerFleet(url: string, fleet: Fleet, concurrency: number, ca?: Buffer): Promise<void> {
+  await registerInstances(url, fleet.instances, concurrency, (n) => ({ path: instancePath(fleet, n), body: REGISTRATION_BODY }), ca);
 }
 
 /**
@@ -27,8 +28,10 @@ export async function registerInstances(
   count: number,
   concurrency: number,
   registration: (n: number) => Registration,
+  /** For an https:// registry: the CA its certificate is signed by. */
+  ca?: Buffer,
 ): Promise<void> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const agent = url.startsWith('https:') ? new HttpsAgent({ keepAlive: true, maxSockets: concurrency, ...(ca ? { ca } : {}) }) : new Agent({ keepAlive: true, maxSockets: concurrency });
   let next = 0;
   const worker = async () => {
     while (next < count) {
@@ -58,12 +61,12 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
-/** One request over `agent` (node:http, keep-alive: see registerInstances), the whole answer read. */
+/** One request over `agent` (node:http or node:https by the URL, keep-alive: see registerInstances), the whole answer read. */
 export function sendRequest(agent: Agent, method: string, url: string, options: SendOptions = {}): Promise<HttpAnswer> {
   const { body, signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS) } = options;
   return new Promise((resolve, reject) => {
     const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    const request = httpRequest(url, { method, agent, headers, signal });
+    const request = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { method, agent, headers, signal });
     request.on('error', reject);
     request.on('response', (response) => {
       const chunks: Buffer[] = [];

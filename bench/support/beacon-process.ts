@@ -9,11 +9,11 @@ const BEACON_BIN = join(packageRoot, 'bin/beacon.js');
  * Both listeners' log lines, in either order: group 1 is the HTTP URL, group 2 the DNS port.
  * Logging stays at info because those lines are info lines, and the only way to learn the ports.
  */
-const LISTENING = /^(?=[\s\S]*HTTP API listening on (http:\/\/[^\s"]+))(?=[\s\S]*DNS listening on udp:\/\/[^\s"]*:(\d+))/;
+const LISTENING = /^(?=[\s\S]*HTTP API listening on (https?:\/\/[^\s"]+))(?=[\s\S]*DNS listening on udp:\/\/[^\s"]*:(\d+))/;
 
-/** `beacon server` as a user runs it, on free ports and the given database file, on `cpu`. */
-export function beaconStart(db: string, cpu: number | undefined): ProcessStart {
-  const beaconArgs = [BEACON_BIN, 'server', '--http-port', '0', '--dns-port', '0', '--db', db, '--log-level', 'info'];
+/** `beacon server` as a user runs it, on free ports and the given database file, on `cpu`; `extra`: more flags (--tls-cert…). */
+export function beaconStart(db: string, cpu: number | undefined, extra: readonly string[] = []): ProcessStart {
+  const beaconArgs = [BEACON_BIN, 'server', '--http-port', '0', '--dns-port', '0', '--db', db, '--log-level', 'info', ...extra];
   const [command, args] = onCpu(cpu, process.execPath, beaconArgs);
   return { command, args, listeningLine: LISTENING, name: 'Beacon' };
 }

@@ -9,12 +9,14 @@ import {
   parseCommandLine,
   quoted,
   registryFlag,
+  registryTlsFlags,
   switchFlag,
   tokenFlag,
   usage,
 } from '../../contract/command-line.js';
 import { durationMs } from '../../contract/duration.js';
 import { InstanceId, ServiceName } from '../../contract/instance.js';
+import { RegistryClientError } from '../registry/errors.js';
 import type { RegistryApi } from '../registry/registry-api.js';
 import { EXIT, type ExitCode, exitCodeOf } from './exit-codes.js';
 
@@ -29,7 +31,7 @@ export const outputFlags = {
 } satisfies FlagTable;
 
 /** Flags of the commands that call the HTTP API. */
-export const registryFlags = { registry: registryFlag, token: tokenFlag } satisfies FlagTable;
+export const registryFlags = { registry: registryFlag, token: tokenFlag, ...registryTlsFlags } satisfies FlagTable;
 
 /** The operands naming an instance: `NAME ID`. */
 export const instanceOperands = { NAME: checkedFlag('NAME', ServiceName), ID: checkedFlag('ID', InstanceId) } satisfies OperandTable;
@@ -73,8 +75,11 @@ export async function executeCli<F extends FlagTable, O extends OperandTable>(co
   } catch (error) {
     const code = exitCodeOf(error);
     if (code === undefined) throw error;
-    const hint = code === EXIT.usage ? `\nusage: ${synopsis} (more: beacon ${command.name} --help)` : '';
-    return { code, stdout: '', stderr: `beacon ${command.name}: ${(error as Error).message}${hint}\n` };
+    const tlsFailure = error instanceof RegistryClientError && error.code === 'tls';
+    const hint = code === EXIT.usage && !tlsFailure ? `\nusage: ${synopsis} (more: beacon ${command.name} --help)` : '';
+    // Loaded only on a TLS failure, like the HTTP client below: a plain command never reads it.
+    const message = tlsFailure ? (await import('../tls/registry-tls.js')).withTlsAdvice(error) : (error as Error).message;
+    return { code, stdout: '', stderr: `beacon ${command.name}: ${message}${hint}\n` };
   }
 }
 
@@ -86,11 +91,13 @@ export async function runCliCommand<F extends FlagTable, O extends OperandTable>
   process.exitCode = code;
 }
 
-/** Calls the registry with the command's --registry, --token and --timeout, then closes the connection. */
+/** Calls the registry with the command's --registry, --token, --tls-* and --timeout, then closes the connection. */
 export async function withRegistry<T>(flags: CliFlags<typeof registryFlags>, call: (api: RegistryApi) => Promise<T>): Promise<T> {
+  const tlsGiven = flags['tls-ca'] !== '' || flags['tls-cert'] !== '' || flags['tls-key'] !== '';
+  const tls = tlsGiven ? (await import('../tls/registry-tls.js')).registryTlsOf(flags.registry, flags) : undefined;
   // Loaded here rather than on top: --help and usage errors answer without the HTTP client, a large share of the start-up time (docs/benchmarks.md).
   const { RegistryApi } = await import('../registry/registry-api.js');
-  const api = new RegistryApi({ registry: flags.registry, requestTimeoutMs: flags.timeout, ...(flags.token ? { token: flags.token } : {}) });
+  const api = new RegistryApi({ registry: flags.registry, requestTimeoutMs: flags.timeout, ...(flags.token ? { token: flags.token } : {}), ...(tls ? { tls } : {}) });
   try {
     return await call(api);
   } finally {

@@ -8,7 +8,11 @@ export const EXIT = {
   ok: 0,
   /** The registry answered with an error (404 unknown instance, 401/403, 4xx, 5xx), or a DNS lookup found no records. */
   failed: 1,
-  /** A bad or missing flag or argument; nothing was sent. */
+  /**
+   * A bad or missing flag or argument, a TLS file that cannot be used, or a TLS handshake with
+   * the registry that failed (its certificate not trusted, a client certificate wanted): a fix
+   * on this side; nothing was sent.
+   */
   usage: 2,
   /** The registry or the DNS server could not be reached (refused, reset, timed out). */
   unreachable: 3,
@@ -24,7 +28,7 @@ export function exitCodeOf(error: unknown): ExitCode | undefined {
   if (error instanceof ConfigError) return EXIT.usage;
   if (error instanceof RegistryClientError) {
     if (error.code === 'unreachable') return EXIT.unreachable;
-    return error.code === 'invalid_options' ? EXIT.usage : EXIT.failed;
+    return error.code === 'invalid_options' || error.code === 'tls' ? EXIT.usage : EXIT.failed;
   }
   if (error instanceof DnsLookupError) {
     if (DNS_UNREACHABLE.has(error.code)) return EXIT.unreachable;

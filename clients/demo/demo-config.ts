@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from '../../contract/command-line.js';
+import { ConfigError, type FlagTable, integerFlag, type LogLevel, logLevelFlag, parseFlags, switchFlag, usage } from '../../contract/command-line.js';
 
 /** The three instances `npm run demo` starts: web-1..3 on base-port, +1, +2. Weights 1:2:3 make the balancing visible. */
 export const DEMO_INSTANCES = [
@@ -20,6 +20,8 @@ const flags = {
   ttl: { default: '10', help: "the instances' TTL in seconds (a frozen instance turns critical after it)", schema: integerFlag('--ttl', 1, 86_400) },
   db: { default: ':memory:', help: "the registry's SQLite file (':memory:': nothing kept)", schema: z.string().min(1, '--db must not be empty') },
   'log-level': { ...logLevelFlag, help: `the processes' log level (${logLevelFlag.help}); warn keeps the output to the tour` },
+  // No variable: BEACON_TLS_* name the server's certificate files, not a demo switch.
+  tls: { ...switchFlag('--tls', 'the HTTP API over https, with a throwaway CA made for the run: every demo process trusts it'), env: false },
 } satisfies FlagTable;
 
 export interface DemoConfig {
@@ -31,6 +33,8 @@ export interface DemoConfig {
   ttl: number;
   db: string;
   logLevel: LogLevel;
+  /** The registry serves https with certificates from a throwaway CA (run-demo.ts makes them). */
+  tls: boolean;
 }
 
 /** Returns null when --help was asked for; throws ConfigError. */
@@ -59,9 +63,10 @@ export function parseDemoConfig(argv: string[], env: NodeJS.ProcessEnv): DemoCon
     ttl: parsed.ttl,
     db: parsed.db,
     logLevel: parsed['log-level'],
+    tls: parsed.tls,
   };
 }
 
 export function demoUsage(): string {
-  return usage('npm run demo -- [--http-port 8500] [--dns-port 8600] [--proxy-port 8080] [--base-port 9001] [flags]', flags);
+  return usage('npm run demo -- [--tls] [--http-port 8500] [--dns-port 8600] [--proxy-port 8080] [--base-port 9001] [flags]', flags);
 }

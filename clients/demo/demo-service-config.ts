@@ -1,9 +1,11 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { checkedFlag, ConfigError, type FlagTable, hostPortFlag, integerFlag, type LogLevel, logLevelFlag, parseFlags, usage } from '../../contract/command-line.js';
+import { checkedFlag, ConfigError, type FlagTable, hostPortFlag, integerFlag, type LogLevel, logLevelFlag, parseFlags, registryTlsFlags, usage } from '../../contract/command-line.js';
 import { InstanceId, LIMITS, ServiceName, Tag } from '../../contract/instance.js';
 import type { ListenAddress } from '../proxy/proxy-config.js';
+import { registryTlsOf } from '../tls/registry-tls.js';
+import type { TlsMaterial } from '../tls/tls-files.js';
 
 export { ConfigError };
 
@@ -38,6 +40,7 @@ const flags = {
   },
   ttl: { default: '15', help: 'seconds without a heartbeat before the registry turns the instance critical (heartbeats go every ttl/3)', schema: integerFlag('--ttl', 1, LIMITS.maxTtlSeconds) },
   token: { default: '', help: 'registry ACL token (sent as a bearer token)', schema: z.string() },
+  ...registryTlsFlags,
   'log-level': logLevelFlag,
 } satisfies FlagTable;
 
@@ -52,6 +55,8 @@ export interface DemoServiceConfig {
   tags: string[];
   ttl: number;
   token: string | undefined;
+  /** --tls-ca, --tls-cert, --tls-key, read at start; undefined: plain http or the system's CAs. */
+  registryTls: TlsMaterial | undefined;
   logLevel: LogLevel;
 }
 
@@ -59,16 +64,18 @@ export interface DemoServiceConfig {
 export function parseDemoServiceConfig(argv: string[], env: NodeJS.ProcessEnv): DemoServiceConfig | null {
   const parsed = parseFlags(flags, argv, env);
   if (!parsed) return null;
+  const registry = parsed.registry.replace(/\/+$/, '');
   return {
     service: parsed.service,
     id: parsed.id || undefined,
     listen: parsed.listen,
     advertise: parsed.advertise || undefined,
-    registry: parsed.registry.replace(/\/+$/, ''),
+    registry,
     weight: parsed.weight,
     tags: parsed.tag,
     ttl: parsed.ttl,
     token: parsed.token || undefined,
+    registryTls: registryTlsOf(registry, parsed),
     logLevel: parsed['log-level'],
   };
 }

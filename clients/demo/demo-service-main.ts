@@ -1,4 +1,6 @@
 import { runCommand } from '../../contract/command.js';
+import { RegistryClientError } from '../registry/errors.js';
+import { withTlsAdvice } from '../tls/registry-tls.js';
 import { demoServiceUsage, parseDemoServiceConfig } from './demo-service-config.js';
 import { startDemoService } from './demo-service.js';
 
@@ -13,9 +15,10 @@ export function main(argv: string[]): Promise<void> {
     usage: demoServiceUsage,
     async start(config) {
       const service = await startDemoService(config);
-      service.registered.catch((error: Error & { code?: string }) => {
-        if (error.code === 'closed') return;
-        service.log.error({ err: error.message }, 'the registry refused the registration: stopping');
+      service.registered.catch((error: Error) => {
+        if (error instanceof RegistryClientError && error.code === 'closed') return;
+        const reason = error instanceof RegistryClientError ? withTlsAdvice(error) : error.message;
+        service.log.error({ err: reason }, 'the registry refused the registration: stopping');
         process.exitCode = 1;
         void service.close();
       });

@@ -6,6 +6,7 @@ import { collectDefaultMetrics, Counter, Registry as MetricsRegistry } from 'pro
 import { ListenError } from '../../contract/listen-error.js';
 import type { Instance } from '../../contract/instance.js';
 import { RegistryClient } from '../registry/registry-client.js';
+import { withTlsAdvice } from '../tls/registry-tls.js';
 import { advertisedAddress } from './advertised-address.js';
 import { type DemoServiceConfig, defaultInstanceId } from './demo-service-config.js';
 
@@ -115,6 +116,7 @@ export async function startDemoService(config: DemoServiceConfig, log: Logger = 
       id: instance.id,
       registration: { address: instance.address, port: instance.port, weight: config.weight, tags: config.tags, ttl: config.ttl },
       ...(config.token ? { token: config.token } : {}),
+      ...(config.registryTls ? { tls: config.registryTls } : {}),
     });
   } catch (error) {
     server.close();
@@ -123,7 +125,7 @@ export async function startDemoService(config: DemoServiceConfig, log: Logger = 
   const where = `${instance.address.includes(':') ? `[${instance.address}]` : instance.address}:${instance.port}`;
   client.on('registered', () => log.info(`registered ${instance.service}/${instance.id} as ${where} with ${config.registry}`));
   client.on('reregistered', () => log.info('the registry had lost this instance: registered it again'));
-  client.on('unreachable', (error, retryInMs) => log.warn({ err: error.message, retryInMs: Math.round(retryInMs) }, 'registry unreachable: retrying'));
+  client.on('unreachable', (error, retryInMs) => log.warn({ err: withTlsAdvice(error), retryInMs: Math.round(retryInMs) }, 'registry unreachable: retrying'));
   log.info(`demo service listening on http://${hostPort(address)}`);
 
   // Not awaited: a service serves while the registry is away, and a stop must not wait for it.

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InstanceWatcher } from '../registry/instance-watcher.js';
+import { readTlsFiles } from '../tls/tls-files.js';
 import { type ChildCommand, type ChildExit } from './child-command.js';
 import { DEMO_INSTANCES, DEMO_SERVICE, type DemoConfig } from './demo-config.js';
+import type { DemoTls } from './demo-tls.js';
 
 /** The longest the whole start may take: a registry, three services and a proxy are up in about a second. */
 const START_TIMEOUT_MS = 20_000;
@@ -35,9 +37,11 @@ export class DemoTopology {
   constructor(
     private readonly config: DemoConfig,
     private readonly launch: Launch,
+    /** With `--tls`: the registry serves https with these, and every client trusts the CA. */
+    private readonly tls?: DemoTls,
   ) {
     this.endpoints = {
-      registry: `http://127.0.0.1:${config.httpPort}`,
+      registry: `${tls ? 'https' : 'http'}://127.0.0.1:${config.httpPort}`,
       proxy: `http://127.0.0.1:${config.proxyPort}`,
       admin: `http://127.0.0.1:${config.adminPort}`,
     };
@@ -57,9 +61,12 @@ export class DemoTopology {
     const deadline = Date.now() + START_TIMEOUT_MS;
     const step = <T>(what: string, work: (signal: AbortSignal) => Promise<T>) => this.within(what, work(done.signal), deadline, abort);
     try {
-      const { config, endpoints } = this;
+      const { config, endpoints, tls } = this;
+      // The registry hop of every client: the demo's CA instead of the system's.
+      const trustDemoCa = tls ? ['--tls-ca', tls.caCert] : [];
       this.registry = this.launch('registry', [
         'server', '--bind', '127.0.0.1', '--http-port', String(config.httpPort), '--dns-port', String(config.dnsPort), '--db', config.db, '--log-level', 'info',
+        ...(tls ? ['--tls-cert', tls.registry.cert, '--tls-key', tls.registry.key] : []),
       ]);
       const registry = this.registry;
       // DNS over TCP is the last listener the server starts.
@@ -69,12 +76,12 @@ export class DemoTopology {
         this.services.push(
           this.launch(instance.id, [
             'demo-service', '--service', DEMO_SERVICE, '--id', instance.id, '--listen', `127.0.0.1:${config.basePort + i}`, '--registry', endpoints.registry,
-            '--weight', String(instance.weight), '--tag', instance.tags.join(','), '--ttl', String(config.ttl), '--log-level', 'info',
+            '--weight', String(instance.weight), '--tag', instance.tags.join(','), '--ttl', String(config.ttl), '--log-level', 'info', ...trustDemoCa,
           ]),
         );
       }
       this.proxy = this.launch('proxy', [
-        'proxy', '--service', DEMO_SERVICE, '--listen', `127.0.0.1:${config.proxyPort}`, '--admin', `127.0.0.1:${config.adminPort}`, '--registry', endpoints.registry, '--log-level', 'info',
+        'proxy', '--service', DEMO_SERVICE, '--listen', `127.0.0.1:${config.proxyPort}`, '--admin', `127.0.0.1:${config.adminPort}`, '--registry', endpoints.registry, '--log-level', 'info', ...trustDemoCa,
       ]);
       const proxy = this.proxy;
       const adminUp = proxy.waitForMessage(/^proxy admin listening on /);
@@ -117,7 +124,14 @@ export class DemoTopology {
   /** Blocking queries on the registry until the demo's instances are all passing. */
   private async passingInstances(signal: AbortSignal): Promise<void> {
     const expected = new Set<string>(DEMO_INSTANCES.map((instance) => instance.id));
-    const watcher = new InstanceWatcher({ registry: this.endpoints.registry, service: DEMO_SERVICE, waitSeconds: 5, backoff: { baseMs: 100, maxMs: 500, jitter: 0 } });
+    const tls = this.tls ? readTlsFiles({ ca: this.tls.caCert }, { ca: 'the demo CA', cert: 'the demo certificate', key: 'the demo key' }) : undefined;
+    const watcher = new InstanceWatcher({
+      registry: this.endpoints.registry,
+      service: DEMO_SERVICE,
+      waitSeconds: 5,
+      backoff: { baseMs: 100, maxMs: 500, jitter: 0 },
+      ...(tls ? { tls } : {}),
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         const check = () => {

@@ -1,6 +1,8 @@
+import { rmSync } from 'node:fs';
 import { ConfigError } from '../../contract/command-line.js';
 import { ChildCommand, levelNumber } from './child-command.js';
 import { type DemoConfig, demoUsage, parseDemoConfig } from './demo-config.js';
+import { type DemoTls, makeDemoTls } from './demo-tls.js';
 import { DemoTopology } from './demo-topology.js';
 import { tour } from './tour.js';
 
@@ -33,10 +35,23 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
+  let tls: DemoTls | undefined;
+  if (config.tls) {
+    try {
+      tls = await makeDemoTls();
+    } catch (error) {
+      say(`could not make the demo's certificates: ${(error as Error).message}`);
+      process.exit(1);
+    }
+    say(`made a throwaway CA and the registry's certificate in ${tls.dir} (removed when the demo ends)`);
+  }
   const printLevel = levelNumber(config.logLevel);
-  const demo = new DemoTopology(config, (name, args) => new ChildCommand(name, args, { print: (line) => process.stdout.write(`${line}\n`), nameWidth: NAME_WIDTH, printLevel }));
-  // Whatever ends the demo (an uncaught error, process.exit), no child is left behind.
-  process.on('exit', () => demo.killAll());
+  const demo = new DemoTopology(config, (name, args) => new ChildCommand(name, args, { print: (line) => process.stdout.write(`${line}\n`), nameWidth: NAME_WIDTH, printLevel }), tls);
+  // Whatever ends the demo (an uncaught error, process.exit), no child is left behind, nor a key.
+  process.on('exit', () => {
+    demo.killAll();
+    if (tls) rmSync(tls.dir, { recursive: true, force: true });
+  });
 
   const abort = new AbortController();
   let stopping: Promise<void> | undefined;
@@ -62,7 +77,7 @@ async function main(argv: string[]): Promise<void> {
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
 
-  say(`starting a registry (HTTP ${config.httpPort}, DNS ${config.dnsPort}), web-1..3 (ports ${config.basePort}-${config.basePort + 2}) and a proxy (${config.proxyPort})`);
+  say(`starting a registry (HTTP${tls ? 'S' : ''} ${config.httpPort}, DNS ${config.dnsPort}), web-1..3 (ports ${config.basePort}-${config.basePort + 2}) and a proxy (${config.proxyPort})`);
   try {
     await demo.start(abort.signal);
   } catch (error) {
@@ -75,7 +90,7 @@ async function main(argv: string[]): Promise<void> {
   if (stopping) return;
 
   const { registry, proxy, services } = demo;
-  process.stdout.write(tour(config, { registry: registry?.pid, proxy: proxy?.pid, services: services.map((service) => service.pid) }));
+  process.stdout.write(tour(config, { registry: registry?.pid, proxy: proxy?.pid, services: services.map((service) => service.pid) }, tls?.caCert));
 
   // The registry and the proxy are the demo; an instance may come and go (the tour freezes one).
   for (const child of [registry, proxy]) {

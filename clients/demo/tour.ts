@@ -9,9 +9,15 @@ export interface TourProcesses {
   services: (number | undefined)[];
 }
 
-/** What the demo prints once it is up: what runs where, and commands to try against it. */
-export function tour(config: DemoConfig, pids: TourProcesses): string {
-  const registry = `127.0.0.1:${config.httpPort}`;
+/**
+ * What the demo prints once it is up: what runs where, and commands to try against it. With
+ * `caCert` (`--tls`) the registry is https and every command trusts that CA.
+ */
+export function tour(config: DemoConfig, pids: TourProcesses, caCert?: string): string {
+  // Over http, curl's default scheme keeps the commands short; over https they name the scheme and the CA.
+  const registryUrl = `${caCert ? 'https' : 'http'}://127.0.0.1:${config.httpPort}`;
+  const registry = caCert ? registryUrl : `127.0.0.1:${config.httpPort}`;
+  const curl = caCert ? `curl --cacert ${caCert}` : 'curl';
   const proxy = `127.0.0.1:${config.proxyPort}`;
   const admin = `127.0.0.1:${config.adminPort}`;
   const pid = (value: number | undefined) => (value === undefined ? '' : `pid ${value}`);
@@ -20,7 +26,7 @@ export function tour(config: DemoConfig, pids: TourProcesses): string {
   const frozen = DEMO_INSTANCES[1]!;
   const frozenPid = pids.services[1] ?? 'PID';
   const rows = [
-    ['registry', `http://${registry}`, `HTTP API, dashboard /ui, Swagger /docs; DNS on 127.0.0.1:${config.dnsPort} (udp+tcp); db ${config.db}`, pid(pids.registry)],
+    ['registry', registryUrl, `HTTP${caCert ? 'S' : ''} API, dashboard /ui, Swagger /docs; DNS on 127.0.0.1:${config.dnsPort} (udp+tcp); db ${config.db}`, pid(pids.registry)],
     ...DEMO_INSTANCES.map((instance, i) => [
       instance.id,
       `http://127.0.0.1:${config.basePort + i}`,
@@ -34,7 +40,7 @@ export function tour(config: DemoConfig, pids: TourProcesses): string {
 
   return [
     '',
-    `${READY_LINE}: registry http://${registry}, DNS 127.0.0.1:${config.dnsPort}, proxy http://${proxy}`,
+    `${READY_LINE}: registry ${registryUrl}, DNS 127.0.0.1:${config.dnsPort}, proxy http://${proxy}`,
     '',
     ...table,
     '',
@@ -48,20 +54,28 @@ export function tour(config: DemoConfig, pids: TourProcesses): string {
     `  dig @127.0.0.1 -p ${config.dnsPort} green.${DEMO_SERVICE}.service.${domain} SRV +short`,
     '',
     '  # The registry: services, instances with their health, the change index for blocking queries',
-    `  curl -s ${registry}/v1/services`,
-    `  curl -si '${registry}/v1/services/${DEMO_SERVICE}/instances?healthy=true'`,
-    `  curl -s ${registry}/v1/catalog/services          # Consul-compatible: what Prometheus discovers`,
-    `  open http://${registry}/ui (dashboard) and http://${registry}/docs (API)`,
+    `  ${curl} -s ${registry}/v1/services`,
+    `  ${curl} -si '${registry}/v1/services/${DEMO_SERVICE}/instances?healthy=true'`,
+    `  ${curl} -s ${registry}/v1/catalog/services          # Consul-compatible: what Prometheus discovers`,
+    `  open ${registryUrl}/ui (dashboard) and ${registryUrl}/docs (API)${caCert ? ' (a browser does not know the demo CA: accept the warning, or import it)' : ''}`,
     '',
+    ...(caCert
+      ? [
+          '  # The CLI over https: the registry and its CA, here for the whole shell (BEACON_REGISTRY_CA, not BEACON_TLS_CA: that is the server\'s)',
+          `  export BEACON_REGISTRY=${registryUrl} BEACON_REGISTRY_CA=${caCert}`,
+          `  npx beacon services; npx beacon instances ${DEMO_SERVICE}`,
+          '',
+        ]
+      : []),
     `  # Maintenance takes ${last.id} out of DNS and the proxy at once; "enabled": false brings it back`,
-    `  curl -s -X PUT ${registry}/v1/services/${DEMO_SERVICE}/instances/${last.id}/maintenance \\`,
+    `  ${curl} -s -X PUT ${registry}/v1/services/${DEMO_SERVICE}/instances/${last.id}/maintenance \\`,
     `    -H 'content-type: application/json' -d '{"enabled": true, "reason": "demo"}'`,
     '',
     `  # Freeze ${frozen.id}: no heartbeats, critical after its ${config.ttl} s TTL, then gone from DNS and the proxy`,
-    `  kill -STOP ${frozenPid}; sleep ${config.ttl + 2}; curl -s '${registry}/v1/services/${DEMO_SERVICE}/instances?status=critical'; kill -CONT ${frozenPid}`,
+    `  kill -STOP ${frozenPid}; sleep ${config.ttl + 2}; ${curl} -s '${registry}/v1/services/${DEMO_SERVICE}/instances?status=critical'; kill -CONT ${frozenPid}`,
     '',
     '  # Metrics (Prometheus text): the registry, the proxy, one instance',
-    `  curl -s ${registry}/metrics | grep ^beacon_`,
+    `  ${curl} -s ${registry}/metrics | grep ^beacon_`,
     `  curl -s ${admin}/metrics | grep ^beacon_proxy_upstream_attempts`,
     `  curl -s 127.0.0.1:${config.basePort}/metrics | grep ^demo_`,
     '',

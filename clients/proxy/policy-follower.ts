@@ -8,7 +8,8 @@ import type { PolicyChange, PolicyInForce } from '../policy/policy-in-force.js';
 import { InstanceWatcher } from '../registry/instance-watcher.js';
 import type { FollowedService, TrafficRouter } from '../upstream/traffic-split.js';
 import { type Upstream, type UpstreamAddress, UpstreamPool, type UpstreamPoolHooks } from '../upstream/upstream-pool.js';
-import type { ProxyConfig } from './proxy-config.js';
+import { withTlsAdvice } from '../tls/registry-tls.js';
+import { type ProxyConfig, registryHop } from './proxy-config.js';
 
 /**
  * How the policy in force reaches the proxy's parts. Forwarders read it per request on their
@@ -41,13 +42,12 @@ export class PolicyFollower {
 
   /** Follows a failover target's healthy instances with a watcher of its own. */
   readonly follow = (service: string, update: (instances: readonly UpstreamAddress[]) => void): FollowedService => {
-    const { registry, token } = this.config;
-    const watcher = new InstanceWatcher({ registry, service, ...(token ? { token } : {}) });
+    const watcher = new InstanceWatcher({ ...registryHop(this.config), service });
     watcher.on('change', (instances, index) => {
       update(instances.map(toUpstreamAddress));
       this.log.info({ failover: service, instances: instances.length, index }, 'failover service instance set changed');
     });
-    watcher.on('unreachable', (error, retryInMs) => this.log.warn({ failover: service, err: error.message, retryInMs }, 'registry unreachable for a failover service'));
+    watcher.on('unreachable', (error, retryInMs) => this.log.warn({ failover: service, err: withTlsAdvice(error), retryInMs }, 'registry unreachable for a failover service'));
     watcher.start();
     this.log.info({ failover: service }, 'following a failover service');
     return { close: () => watcher.close() };

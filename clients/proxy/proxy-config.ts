@@ -11,6 +11,7 @@ import {
   parseFlags,
   switchFlag,
   registryFlag,
+  registryTlsFlags,
   tokenFlag,
   usage,
 } from '../../contract/command-line.js';
@@ -20,6 +21,8 @@ import type { HashOn } from '../balancing/hash-key.js';
 import { POLICY_NAMES, type PolicyName } from '../balancing/policy.js';
 import type { BreakerOptions } from '../breaker/circuit-breaker.js';
 import { BEACON_DEFAULTS } from '../policy/beacon-defaults.js';
+import { registryTlsOf } from '../tls/registry-tls.js';
+import type { TlsMaterial } from '../tls/tls-files.js';
 import type { PolicyDefaults, PolicySources } from '../policy/effective-policy.js';
 
 export { ConfigError };
@@ -60,6 +63,8 @@ const flags = {
   'max-ejection': { default: '50', help: 'percent: most instances breakers may take out at once (at least one)', schema: percent('--max-ejection') },
   admin: { default: '127.0.0.1:9901', help: 'admin listener: /metrics, /stats, /healthz', schema: hostPortFlag('--admin') },
   token: tokenFlag,
+  // The registry hop over https: --tls-ca, --tls-cert, --tls-key (BEACON_REGISTRY_CA/_CERT/_KEY), as every CLI command has them.
+  ...registryTlsFlags,
   'log-level': logLevelFlag,
   // What operators expect of a proxy: an access log, and TCP connections that do not idle forever.
   'access-log': switchFlag('--access-log', 'one JSON line per request on stdout: method, path, status, instance, tries, durationMs, requestId'),
@@ -92,6 +97,8 @@ export interface ProxyConfig {
   maxEjectedShare: number;
   admin: ListenAddress;
   token: string | undefined;
+  /** The registry hop's CA and client certificate (--tls-*), read at start; undefined: plain http or the system's CAs. */
+  registryTls: TlsMaterial | undefined;
   logLevel: LogLevel;
   /** The flags set on the command line or in the environment: the policy in force marks their fields `flag`, the rest `default`. */
   flagsGiven: ReadonlySet<ProxyFlag>;
@@ -108,10 +115,11 @@ export function parseProxyConfig(argv: string[], env: NodeJS.ProcessEnv): ProxyC
   const parsed = commandLine.flags;
   if (parsed['breaker-open-max'] < parsed['breaker-open']) throw new ConfigError('--breaker-open-max must not be shorter than --breaker-open');
   const hashOn = hashOnOf(parsed.policy, parsed.mode, parsed['hash-header'], parsed['hash-cookie']);
+  const registry = parsed.registry.replace(/\/+$/, '');
   return {
     service: parsed.service,
     listen: parsed.listen,
-    registry: parsed.registry.replace(/\/+$/, ''),
+    registry,
     mode: parsed.mode,
     policy: parsed.policy,
     hashOn,
@@ -129,11 +137,17 @@ export function parseProxyConfig(argv: string[], env: NodeJS.ProcessEnv): ProxyC
     maxEjectedShare: parsed['max-ejection'],
     admin: parsed.admin,
     token: parsed.token || undefined,
+    registryTls: registryTlsOf(registry, parsed),
     logLevel: parsed['log-level'],
     flagsGiven: commandLine.given,
     accessLog: parsed['access-log'],
     tcpIdleTimeoutMs: parsed['tcp-idle-timeout'],
   };
+}
+
+/** How the proxy's watchers reach the registry: its URL, token and TLS material. */
+export function registryHop(config: ProxyConfig): { registry: string; token?: string; tls?: TlsMaterial } {
+  return { registry: config.registry, ...(config.token ? { token: config.token } : {}), ...(config.registryTls ? { tls: config.registryTls } : {}) };
 }
 
 /** Which flags stand in for each policy field the service's policy leaves out. */

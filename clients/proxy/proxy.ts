@@ -11,7 +11,8 @@ import type { Upstream, UpstreamPoolHooks } from '../upstream/upstream-pool.js';
 import { adminHandler } from './admin.js';
 import { HttpForwarder } from './http-forwarder.js';
 import { PolicyFollower, toUpstreamAddress } from './policy-follower.js';
-import { type ListenAddress, policyDefaults, type ProxyConfig } from './proxy-config.js';
+import { withTlsAdvice } from '../tls/registry-tls.js';
+import { type ListenAddress, policyDefaults, type ProxyConfig, registryHop } from './proxy-config.js';
 import { ProxyMetrics } from './proxy-metrics.js';
 import { TcpForwarder } from './tcp-forwarder.js';
 
@@ -40,13 +41,8 @@ export interface RunningProxy {
  * /stats and /healthz.
  */
 export async function startProxy(config: ProxyConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningProxy> {
-  const watcher = new InstanceWatcher({
-    registry: config.registry,
-    service: config.service,
-    ...(config.tag ? { tag: config.tag } : {}),
-    ...(config.token ? { token: config.token } : {}),
-  });
-  const policyWatcher = new PolicyWatcher({ registry: config.registry, service: config.service, ...(config.token ? { token: config.token } : {}) });
+  const watcher = new InstanceWatcher({ ...registryHop(config), service: config.service, ...(config.tag ? { tag: config.tag } : {}) });
+  const policyWatcher = new PolicyWatcher({ ...registryHop(config), service: config.service });
   let registryReachable = false;
   let forgetConnections: (upstream: Upstream) => void = () => {};
   const hooks: UpstreamPoolHooks = {};
@@ -61,7 +57,7 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
     metrics.policyChanged();
   });
   policyWatcher.on('change', (registered, index) => policy.apply(registered, index));
-  policyWatcher.on('unreachable', (error, retryInMs) => log.warn({ err: error.message, retryInMs }, 'registry unreachable: keeping the traffic policy in force'));
+  policyWatcher.on('unreachable', (error, retryInMs) => log.warn({ err: withTlsAdvice(error), retryInMs }, 'registry unreachable: keeping the traffic policy in force'));
   watcher.on('change', (instances, index) => {
     registryReachable = true;
     pool.update(instances.map((instance) => ({ ...toUpstreamAddress(instance), tags: instance.tags })));
@@ -69,7 +65,7 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
   });
   watcher.on('unreachable', (error, retryInMs) => {
     registryReachable = false;
-    log.warn({ err: error.message, retryInMs, instances: pool.members.length }, 'registry unreachable: forwarding to the last known instances');
+    log.warn({ err: withTlsAdvice(error), retryInMs, instances: pool.members.length }, 'registry unreachable: forwarding to the last known instances');
   });
   watcher.on('reconnected', () => {
     registryReachable = true;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Backoff, type BackoffOptions } from '../backoff.js';
 import { asClientError, parseOption, type RegistryClientError } from './errors.js';
+import type { TlsMaterial } from '../tls/tls-files.js';
 import { type ListQuery, RegistryApi } from './registry-api.js';
 
 /** How a watcher reaches the registry and paces itself; InstanceWatcher's and PolicyWatcher's options share them. */
@@ -9,6 +10,8 @@ export interface BlockingWatchOptions {
   registry: string;
   /** Sent as `Authorization: Bearer <token>` when given. */
   token?: string;
+  /** For an https:// registry: a private CA to trust, a client certificate (RegistryApiOptions.tls). */
+  tls?: TlsMaterial;
   /** How long each blocking query may wait for a change, 1-300 s. Default 60. */
   waitSeconds?: number;
   /** How reconnection attempts space out. Default {baseMs: 500, maxMs: 30000, jitter: 0.5}. */
@@ -75,6 +78,7 @@ export class BlockingWatch<A extends { index: number }> {
       registry: options.registry,
       requestTimeoutMs: this.requestTimeoutMs,
       ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
   }
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { TlsRemedy } from './tls-failure.js';
 
 /**
  * What can go wrong between a client and the registry, as codes a caller can branch on:
@@ -8,6 +9,9 @@ import type { z } from 'zod';
  * - `rejected`: any other 4xx; the registry will answer the same way until the request changes.
  * - `unavailable`: a 5xx (the registry is shutting down, or cannot write its database).
  * - `unreachable`: no answer: connection refused or reset, DNS failure, timeout.
+ * - `tls`: the TLS handshake failed (an untrusted or misnamed certificate, a client certificate
+ *   wanted or refused, the wrong scheme); `remedy` says what fixes it. Not retried before the
+ *   first registration: like a bad token, it is this side's setup.
  * - `bad_answer`: an answer that does not match the API (a proxy's error page, a wrong port).
  * - `closed`: the client was closed while the call waited.
  */
@@ -17,6 +21,7 @@ export type RegistryClientErrorCode =
   | 'rejected'
   | 'unavailable'
   | 'unreachable'
+  | 'tls'
   | 'bad_answer'
   | 'closed';
 
@@ -27,15 +32,19 @@ export class RegistryClientError extends Error {
   constructor(
     readonly code: RegistryClientErrorCode,
     message: string,
-    options: { status?: number; cause?: unknown } = {},
+    options: { status?: number; cause?: unknown; remedy?: TlsRemedy } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'RegistryClientError';
     this.status = options.status;
+    this.remedy = options.remedy;
   }
 
   /** The HTTP status, when the registry answered. */
   readonly status: number | undefined;
+
+  /** With code `tls`: what fixes the handshake. */
+  readonly remedy: TlsRemedy | undefined;
 
   get transient(): boolean {
     return TRANSIENT.has(this.code);

@@ -3,8 +3,10 @@ import { z } from 'zod';
 import { ClusterView } from '../../contract/cluster.js';
 import { Instance, ServiceSummary } from '../../contract/instance.js';
 import { TrafficPolicy } from '../../contract/traffic-policy.js';
+import type { TlsMaterial } from '../tls/tls-files.js';
 import { RegistryClientError } from './errors.js';
 import type { ApiHeartbeat, ApiInstance, ApiMaintenanceChange, ApiRegistration, ApiServiceSummary } from './openapi-contract.js';
+import { closedBeforeAnswer, probeTls, tlsFailureOf } from './tls-failure.js';
 
 export interface RegistryApiOptions {
   /** Base URL of the registry, e.g. `http://127.0.0.1:8500` (a path prefix is kept). */
@@ -13,6 +15,12 @@ export interface RegistryApiOptions {
   token?: string;
   /** Connect timeout, and the default time to wait for an answer. */
   requestTimeoutMs: number;
+  /**
+   * For an https:// registry: the CA to trust instead of the system's (`ca`), and a client
+   * certificate for a registry that asks for one (`cert` and `key`). Read them with
+   * `readTlsFiles`. Ignored over http://.
+   */
+  tls?: TlsMaterial;
 }
 
 /** A list answer: the instances and the `X-Beacon-Index` to block on next. */
@@ -80,8 +88,9 @@ export class RegistryApi {
 
   constructor(private readonly options: RegistryApiOptions) {
     this.base = parseBaseUrl(options.registry);
-    // Keep-alive matters: a heartbeat every ttl/3 would otherwise pay a TCP handshake each time.
-    this.agent = new Agent({ connect: { timeout: options.requestTimeoutMs } });
+    // Keep-alive matters: a heartbeat every ttl/3 would otherwise pay a TCP handshake each time
+    // (and over https a TLS handshake on top). Without `tls` the options are exactly plain http's.
+    this.agent = new Agent({ connect: { timeout: options.requestTimeoutMs, ...(options.tls ?? {}) } });
   }
 
   get url(): string {
@@ -189,6 +198,8 @@ export class RegistryApi {
       return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
     } catch (error) {
       if (exchange.signal?.aborted) throw new RegistryClientError('closed', `${describe(exchange)}: cancelled`, { cause: error });
+      const tls = tlsFailureOf(error) ?? (closedBeforeAnswer(error) ? await probeTls(this.base, this.options.tls, this.options.requestTimeoutMs) : undefined);
+      if (tls) throw new RegistryClientError('tls', `registry ${this.base.origin} (${describe(exchange)}): ${tls.reason}`, { cause: error, remedy: tls.remedy });
       const code = (error as { code?: unknown }).code;
       const reason = `${typeof code === 'string' ? `${code}: ` : ''}${(error as Error).message}`;
       throw new RegistryClientError('unreachable', `registry ${this.base.origin} unreachable (${describe(exchange)}): ${reason}`, { cause: error });

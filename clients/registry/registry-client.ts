@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { type CheckStatus, Heartbeat, type Instance, InstanceId, InstanceRegistration, ServiceName } from '../../contract/instance.js';
 import { Backoff, type BackoffOptions } from '../backoff.js';
 import { asClientError, parseOption, RegistryClientError } from './errors.js';
+import type { TlsMaterial } from '../tls/tls-files.js';
 import { RegistryApi } from './registry-api.js';
 
 export interface RegistryClientOptions {
@@ -14,6 +15,8 @@ export interface RegistryClientOptions {
   registration: z.input<typeof InstanceRegistration>;
   /** Sent as `Authorization: Bearer <token>` when given. */
   token?: string;
+  /** For an https:// registry: a private CA to trust, a client certificate (RegistryApiOptions.tls). */
+  tls?: TlsMaterial;
   /** Per request: connect, then wait for the answer. Default 5000. */
   requestTimeoutMs?: number;
   /** How retries space out while the registry is unreachable. Default {baseMs: 500, maxMs: 30000, jitter: 0.5}. */
@@ -82,6 +85,7 @@ export class RegistryClient extends EventEmitter<RegistryClientEvents> {
       registry: options.registry,
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
     });
   }
 

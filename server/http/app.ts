@@ -1,5 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { ServerOptions as HttpsOptions } from 'node:https';
 import secureJsonParse from 'secure-json-parse';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, LogController, type onResponseHookHandler } from 'fastify';
 import { jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -66,6 +67,8 @@ export interface AppOptions {
   datacenter?: string;
   /** This node's link to its cluster; absent: a single node on SQLite. */
   cluster?: ClusterStatus;
+  /** Serve HTTPS with these options (certificate, key, client verification); absent: plain HTTP. */
+  https?: HttpsOptions;
 }
 
 export const DEFAULT_DATACENTER = 'dc1';
@@ -88,6 +91,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger,
     serverFactory: serverWithFastPath(heartbeats),
+    // Handed to the server factory; fastify also reads it to log an https:// address.
+    ...(options.https ? { https: options.https } : {}),
     requestTimeout: timeouts.requestMs,
     // Node checks these timeouts every connectionsCheckingInterval (30 s by default): check
     // often enough that a 10 s limit means about 10 s.

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger, FastifyServerFactory } from 'fastify';
 import type { Acl } from '../acl/acl.js';
@@ -151,10 +152,12 @@ export function heartbeatFastPath({ registry, metrics, acl, enabled }: Heartbeat
  */
 export function serverWithFastPath(fastPath: HeartbeatFastPath): FastifyServerFactory {
   return (handler, options) => {
-    const settings = options as { http?: ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number };
-    const server: Server = createServer(settings.http ?? {}, (request, response) => {
+    const settings = options as { http?: ServerOptions; https?: HttpsOptions | null; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number; maxRequestsPerSocket?: number };
+    const listener = (request: IncomingMessage, response: ServerResponse) => {
       if (!fastPath.answer(request, response)) handler(request, response);
-    });
+    };
+    // An https server is an http server under TLS: the same timeouts apply, the same fast path answers.
+    const server: Server = settings.https ? (createHttpsServer({ ...settings.http, ...settings.https }, listener) as unknown as Server) : createServer(settings.http ?? {}, listener);
     // Fastify has filled in its defaults (keep-alive 72 s) before it calls the factory.
     if (settings.keepAliveTimeout !== undefined) server.keepAliveTimeout = settings.keepAliveTimeout;
     if (settings.requestTimeout !== undefined) server.requestTimeout = settings.requestTimeout;

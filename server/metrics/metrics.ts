@@ -184,6 +184,27 @@ export class Metrics {
     return (operation, seconds, ok) => requests.observe({ operation, outcome: ok ? 'ok' : 'error' }, seconds);
   }
 
+  /**
+   * The HTTP API's certificate: reloads (SIGHUP) by outcome, and when the certificate served
+   * to new connections expires, so an alert can fire before clients start failing.
+   */
+  observeTls(expiresAt: number): { reloaded(outcome: 'ok' | 'failed'): void; served(expiresAt: number): void } {
+    const reloads = new Counter({
+      name: 'beacon_tls_reloads_total',
+      help: 'Reloads of the HTTP API certificate (SIGHUP), by outcome; failed: the previous certificate stays',
+      labelNames: ['outcome'] as const,
+      registers: [this.registry],
+    });
+    for (const outcome of ['ok', 'failed'] as const) reloads.inc({ outcome }, 0);
+    const expiry = new Gauge({
+      name: 'beacon_tls_certificate_expiry_timestamp_seconds',
+      help: "notAfter of the certificate the HTTP API serves to new connections, in seconds since the epoch",
+      registers: [this.registry],
+    });
+    expiry.set(expiresAt);
+    return { reloaded: (outcome) => reloads.inc({ outcome }), served: (seconds) => expiry.set(seconds) };
+  }
+
   /** Gauges read from the DNS server's TCP connections at scrape time. */
   observeDnsTcp(read: () => { open: number; paused: number; bufferedBytes: number }): void {
     const gauges = {

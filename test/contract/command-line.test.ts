@@ -37,6 +37,18 @@ describe('command lines with operands and repeatable flags', () => {
     assert.throws(() => parse(['web', 'w1'], { BEACON_PORT: '80' }), new ConfigError('--port is required'));
   });
 
+  it('a flag with a variable of its own reads that one, and not BEACON_<FLAG>; usage and errors name it', () => {
+    const table = { 'tls-ca': { default: '', env: 'BEACON_REGISTRY_CA', help: 'a CA', schema: z.string().refine((value) => !value.includes(' '), '--tls-ca must not contain spaces') } } satisfies FlagTable;
+
+    const own = parseCommandLine(table, {}, [], { BEACON_REGISTRY_CA: '/ca.crt', BEACON_TLS_CA: '/server-ca.crt' })!;
+    const derived = parseCommandLine(table, {}, [], { BEACON_TLS_CA: '/server-ca.crt' })!;
+
+    assert.deepEqual([own.flags['tls-ca'], [...own.given]], ['/ca.crt', ['tls-ca']]);
+    assert.deepEqual([derived.flags['tls-ca'], [...derived.given]], ['', []]);
+    assert.match(usage('beacon x', table), /--tls-ca +a CA \(default none; env BEACON_REGISTRY_CA\)$/);
+    assert.throws(() => parseCommandLine(table, {}, [], { BEACON_REGISTRY_CA: 'a b' }), new ConfigError('--tls-ca must not contain spaces, got "a b" (from BEACON_REGISTRY_CA)'));
+  });
+
   it('a missing, wrong or extra operand is named', () => {
     assert.throws(() => parse(['web', '--port', '1']), new ConfigError('ID is required'));
     assert.throws(() => parse(['Web', 'w1', '--port', '1']), { message: /^NAME must be one lower-case DNS label.*, got "Web"$/ });

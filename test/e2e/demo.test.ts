@@ -5,8 +5,12 @@ import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { READY_LINE } from '../../clients/demo/tour.js';
+import type { RegistryClientError } from '../../clients/registry/errors.js';
+import { RegistryApi } from '../../clients/registry/registry-api.js';
+import { readTlsFiles } from '../../clients/tls/tls-files.js';
 import { nextEvent } from '../support/events.js';
 import { freePort, freePortRun, isFree } from '../support/ports.js';
 
@@ -46,14 +50,44 @@ async function demoPorts(): Promise<DemoPorts> {
 }
 
 /** `node dist/clients/demo/run-demo.js` on those ports, as `npm run demo` runs it (minus the build). */
-function runDemoOn(ports: DemoPorts): DemoRun {
+function runDemoOn(ports: DemoPorts, extra: string[] = []): DemoRun {
   const flags = { 'http-port': ports.http, 'dns-port': ports.dns, 'proxy-port': ports.proxy, 'admin-port': ports.admin, 'base-port': ports.base, 'log-level': 'warn' };
-  const args = Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, String(value)]);
+  const args = [...Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, String(value)]), ...extra];
   const child = spawn(process.execPath, [runDemo, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk));
   return { child, output: () => output };
+}
+
+/** Resolves once the whole tour is printed (it ends with the Ctrl-C line); rejects if the demo exits first or takes too long. */
+function untilReady(demo: DemoRun): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the demo was not ready within ${START_TIMEOUT_MS / 1000} s:\n${demo.output()}`)), START_TIMEOUT_MS);
+    const check = () => {
+      if (!demo.output().includes(READY_LINE) || !demo.output().includes('Ctrl-C stops everything')) return;
+      clearTimeout(timer);
+      demo.child.stdout.off('data', check);
+      resolve();
+    };
+    demo.child.stdout.on('data', check);
+    demo.child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the demo exited with ${code} before it was ready:\n${demo.output()}`));
+    });
+  });
+}
+
+/** Stops a demo a test left running, and any of its processes that outlived it. */
+async function stopDemo(demo: DemoRun | undefined, pids: number[]): Promise<void> {
+  const { child } = demo ?? {};
+  if (child && child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await once(child, 'exit');
+    clearTimeout(timer);
+  }
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
 }
 
 /** The ports among these that something still listens on. */
@@ -88,34 +122,12 @@ describe('npm run demo', { concurrency: true }, () => {
     before(async () => {
       ports = await demoPorts();
       demo = runDemoOn(ports);
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the demo was not ready within ${START_TIMEOUT_MS / 1000} s:\n${demo.output()}`)), START_TIMEOUT_MS);
-        const check = () => {
-          // The tour ends with the Ctrl-C line: wait for all of it, pids included.
-          if (!demo.output().includes(READY_LINE) || !demo.output().includes('Ctrl-C stops everything')) return;
-          clearTimeout(timer);
-          demo.child.stdout.off('data', check);
-          resolve();
-        };
-        demo.child.stdout.on('data', check);
-        demo.child.once('exit', (code) => {
-          clearTimeout(timer);
-          reject(new Error(`the demo exited with ${code} before it was ready:\n${demo.output()}`));
-        });
-      });
+      // The tour ends with the Ctrl-C line: wait for all of it, pids included.
+      await untilReady(demo);
       pids = [...demo.output().matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
     });
 
-    after(async () => {
-      const { child } = demo ?? {};
-      if (child && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        await once(child, 'exit');
-        clearTimeout(timer);
-      }
-      for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
-    });
+    after(() => stopDemo(demo, pids));
 
     it('lists its five processes in the tour', () => {
       assert.equal(pids.length, 5, demo.output());
@@ -178,6 +190,68 @@ describe('npm run demo', { concurrency: true }, () => {
       assert.deepEqual(pids.filter(alive), [], 'no process of the demo is left');
       assert.deepEqual(await stillTaken([ports.http, ports.dns, ports.proxy, ports.admin, ports.base, ports.base + 1, ports.base + 2]), []);
       assert.match(demo.output(), /^demo\s+│ stopped$/m);
+    });
+  });
+
+  describe('--tls: the same processes, the registry over https with a throwaway CA', { concurrency: 1 }, () => {
+    let ports: DemoPorts;
+    let demo: DemoRun;
+    let pids: number[] = [];
+    /** The CA the tour tells curl to trust. */
+    let caCert: string;
+
+    before(async () => {
+      ports = await demoPorts();
+      demo = runDemoOn(ports, ['--tls']);
+      await untilReady(demo);
+      pids = [...demo.output().matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
+      caCert = /curl --cacert (\S+) /.exec(demo.output())?.[1] ?? assert.fail(`no curl --cacert in the tour:\n${demo.output()}`);
+    });
+
+    after(() => stopDemo(demo, pids));
+
+    it('prints https URLs, curl commands with --cacert and the CLI with BEACON_REGISTRY_CA', () => {
+      const registry = `https://127.0.0.1:${ports.http}`;
+
+      assert.ok(demo.output().includes(`${READY_LINE}: registry ${registry}, `), demo.output());
+      assert.ok(demo.output().includes(`curl --cacert ${caCert} -s ${registry}/v1/services`), demo.output());
+      assert.ok(demo.output().includes(`export BEACON_REGISTRY=${registry} BEACON_REGISTRY_CA=${caCert}`), demo.output());
+    });
+
+    it("answers over https a client that trusts the demo's CA, with the three instances passing; without the CA the handshake fails", async (t) => {
+      const trusting = new RegistryApi({ registry: `https://127.0.0.1:${ports.http}`, requestTimeoutMs: 5_000, tls: readTlsFiles({ ca: caCert }, { ca: 'ca', cert: 'cert', key: 'key' }) });
+      const untrusting = new RegistryApi({ registry: `https://127.0.0.1:${ports.http}`, requestTimeoutMs: 5_000 });
+      t.after(() => Promise.all([trusting.close(), untrusting.close()]));
+
+      const { instances } = await trusting.instances('web');
+      const refused = await untrusting.services().then(
+        () => undefined,
+        (error: RegistryClientError) => error.code,
+      );
+
+      assert.deepEqual(instances.map(({ id, status }) => [id, status]), [['web-1', 'passing'], ['web-2', 'passing'], ['web-3', 'passing']]);
+      assert.equal(refused, 'tls');
+    });
+
+    it('proxies 6 requests by the weights 1:2:3, the instances learnt from the registry over https', async () => {
+      const served: Record<string, number> = {};
+      for (let i = 0; i < 6; i++) {
+        const response = await fetch(`http://127.0.0.1:${ports.proxy}/`);
+        const { instance } = (await response.json()) as { instance: string };
+        served[instance] = (served[instance] ?? 0) + 1;
+      }
+
+      assert.deepEqual(served, { 'web-1': 1, 'web-2': 2, 'web-3': 3 });
+    });
+
+    it('stops on SIGTERM, exits 0 and removes its certificates and keys', async () => {
+      const exited = nextEvent(demo.child, 'exit', 30_000);
+      demo.child.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+
+      assert.equal(code, 0, demo.output());
+      assert.deepEqual(pids.filter(alive), []);
+      assert.equal(existsSync(dirname(dirname(caCert))), false, `${dirname(dirname(caCert))} is left`);
     });
   });
 

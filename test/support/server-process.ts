@@ -91,7 +91,7 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
   const started = await startCommandProcess(
     ['server', '--http-port', '0', '--dns-port', '0', ...args],
     (output) => {
-      const http = /HTTP API listening on (http:\/\/\S+?)"/.exec(output);
+      const http = /HTTP API listening on (https?:\/\/\S+?)"/.exec(output);
       const dns = /DNS listening on tcp:\/\/\S+:(\d+)"/.exec(output);
       return http && dns ? { url: http[1]!, dnsPort: Number(dns[1]) } : undefined;
     },

@@ -12,6 +12,11 @@ describe('npm run demo configuration', () => {
     );
   });
 
+  it('--tls is off unless given, and no BEACON_TLS* variable turns it on (those name the server\'s files)', () => {
+    assert.equal(parseDemoConfig([], { BEACON_TLS: 'true', BEACON_TLS_CERT: '/x.crt' })!.tls, false);
+    assert.equal(parseDemoConfig(['--tls'], {})!.tls, true);
+  });
+
   it('refuses two listeners on one port, naming both', () => {
     assert.throws(() => parseDemoConfig(['--proxy-port', '9002'], {}), { message: /^web-2 \(--base-port \+ 1\) and --proxy-port are both 9002: every listener needs its own port$/ });
   });
