@@ -78,11 +78,9 @@ export async function benchRegistryHttp(settings: HttpBenchSettings, log: (line:
   for (let round = 1; round <= settings.rounds; round++) {
     const bare = await measureBareFastify(settings);
     log(`round ${round}/${settings.rounds}: bare fastify ${describeLoad(bare.heartbeats)}`);
-    const beacon = await measureBeacon(settings, join(settings.workDir, `round-${round}.db`));
-    log(`round ${round}/${settings.rounds}: Beacon heartbeats ${describeLoad(beacon.heartbeats)}; registrations ${describeLoad(beacon.registrations)}`);
-    const https = await measureBeaconHttps(settings, join(settings.workDir, `round-${round}-https.db`), tls);
-    log(`round ${round}/${settings.rounds}: Beacon heartbeats over HTTPS ${describeLoad(https)}`);
-    rounds.push({ bareHeartbeats: bare.heartbeats, beaconHeartbeats: beacon.heartbeats, httpsHeartbeats: https, registrations: beacon.registrations });
+    const beacon = await measureBeacon(settings, join(settings.workDir, `round-${round}`), tls, round % 2 === 0);
+    log(`round ${round}/${settings.rounds}: Beacon heartbeats ${describeLoad(beacon.heartbeats)}; over HTTPS ${describeLoad(beacon.httpsHeartbeats)}; registrations ${describeLoad(beacon.registrations)}`);
+    rounds.push({ bareHeartbeats: bare.heartbeats, beaconHeartbeats: beacon.heartbeats, httpsHeartbeats: beacon.httpsHeartbeats, registrations: beacon.registrations });
     responseBytes.bare = bare.responseBytes;
     responseBytes.beacon = beacon.responseBytes;
   }
@@ -142,35 +140,50 @@ async function measureBareFastify(settings: HttpBenchSettings) {
   );
 }
 
-async function measureBeacon(settings: HttpBenchSettings, db: string) {
-  return withListeningProcess(beaconStart(db, settings.cpus.server), async (server) => {
-    await registerFleet(server.url, settings.fleet, settings.connections);
-    const responseBytes = await heartbeatResponseBytes(server.url, settings.fleet);
-    await runWrk(heartbeatLoad(server, settings, settings.warmupSeconds));
-    const heartbeats = await measureBeaconHeartbeats(server, settings);
-    const registrations = await measureRegistrations(server, settings);
-    return { heartbeats, registrations, responseBytes };
-  });
+/**
+ * Beacon over HTTP and a second Beacon serving HTTPS (--tls-cert), both started and registered
+ * first, so that their heartbeat runs follow each other within seconds and share the machine's
+ * mood; every other round runs HTTPS first, so a drift in load does not favour one side. wrk
+ * keeps its connections alive: this is the steady cost of TLS (record encryption), not of
+ * handshakes. Over HTTPS wrk's non-2xx check is what vouches for the answers.
+ */
+async function measureBeacon(settings: HttpBenchSettings, dbPrefix: string, tls: ServerCertificate, httpsFirst: boolean) {
+  return withListeningProcess(beaconStart(`${dbPrefix}.db`, settings.cpus.server), async (server) =>
+    withListeningProcess(beaconStart(`${dbPrefix}-https.db`, settings.cpus.server, ['--tls-cert', tls.cert, '--tls-key', tls.key]), async (secure) => {
+      await registerFleet(server.url, settings.fleet, settings.connections);
+      await registerFleet(secure.url, settings.fleet, settings.connections, tls.ca);
+      const responseBytes = await heartbeatResponseBytes(server.url, settings.fleet);
+      await runWrk(heartbeatLoad(server, settings, settings.warmupSeconds));
+      await runWrk(heartbeatLoad(secure, settings, settings.warmupSeconds));
+      const overHttp = () => measureBeaconHeartbeats(server, settings);
+      const overHttps = () => runLoad(secure, heartbeatLoad(secure, settings, settings.heartbeatSeconds));
+      let heartbeats: LoadResult;
+      let httpsHeartbeats: LoadResult;
+      if (httpsFirst) {
+        httpsHeartbeats = await overHttps();
+        heartbeats = await overHttp();
+      } else {
+        heartbeats = await overHttp();
+        httpsHeartbeats = await overHttps();
+      }
+      await secure.stop();
+      const registrations = await measureRegistrations(server, settings);
+      return { heartbeats, httpsHeartbeats, registrations, responseBytes };
+    }),
+  );
+}
+
+interface ServerCertificate {
+  cert: string;
+  key: string;
+  ca: Buffer;
 }
 
 /** A throwaway CA and a certificate for 127.0.0.1 signed by it, made once per run (nothing kept). */
-async function serverCertificate(dir: string) {
+async function serverCertificate(dir: string): Promise<ServerCertificate> {
   const ca = await createThrowawayCa(dir, 'Beacon bench CA');
   const issued = await ca.issue('registry', { altNames: ['DNS:localhost', 'IP:127.0.0.1'], usage: 'server', days: 1 });
   return { ...issued, ca: readFileSync(ca.caCert) };
-}
-
-/**
- * The heartbeat run again against Beacon serving HTTPS, right after the HTTP one: wrk keeps its
- * 50 connections alive, so this is the steady cost of TLS (record encryption), not handshakes.
- * wrk fails the run on any non-2xx answer, so every counted request is a heartbeat answered 200.
- */
-async function measureBeaconHttps(settings: HttpBenchSettings, db: string, tls: { cert: string; key: string; ca: Buffer }): Promise<LoadResult> {
-  return withListeningProcess(beaconStart(db, settings.cpus.server, ['--tls-cert', tls.cert, '--tls-key', tls.key]), async (server) => {
-    await registerFleet(server.url, settings.fleet, settings.connections, tls.ca);
-    await runWrk(heartbeatLoad(server, settings, settings.warmupSeconds));
-    return runLoad(server, heartbeatLoad(server, settings, settings.heartbeatSeconds));
-  });
 }
 
 /** Heartbeats spread over the fleet (wrk/heartbeat.lua). A warm-up run lets V8 optimise first. */

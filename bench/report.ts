@@ -105,7 +105,7 @@ function describeRun({ date, machine, http, flush }: BenchReport): string {
   const { settings, result } = http;
   return [
     describeMachine(date, machine),
-    `- Medians of ${plural(settings.rounds, 'round')}; each round runs bare fastify, then Beacon, then Beacon serving HTTPS (\`--tls-cert\`, EC P-256, wrk keeping its connections alive), each a fresh process.`,
+    `- Medians of ${plural(settings.rounds, 'round')}; each round runs bare fastify, then Beacon over HTTP and a second Beacon serving HTTPS (\`--tls-cert\`, EC P-256, wrk keeping its connections alive), each a fresh process; the two Beacons' heartbeat runs follow each other (HTTPS first in even rounds).`,
     `- wrk: 1 thread, ${settings.connections} connections; heartbeats for ${settings.heartbeatSeconds} s after a ` +
       `${settings.warmupSeconds} s warm-up, registrations for ${settings.registrationSeconds} s.`,
     `- Fleet: ${settings.fleet.instances.toLocaleString('en-US')} instances in ${settings.fleet.services} services, ` +

@@ -89,9 +89,10 @@ export async function startBeacon(config: ServerConfig, options: StartOptions = 
     await app.listen({ host: config.bind, port: config.httpPort, listenTextResolver: (url) => `HTTP API listening on ${url}` });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.httpPort;
-    httpUrl = `${config.tls ? 'https' : 'http'}://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
+    const scheme = config.tls ? 'https' : 'http';
+    httpUrl = `${scheme}://${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${port}`;
     // The other nodes reach this one where it binds, or by its host name when it binds every interface.
-    await stores.announce(config.bind === '0.0.0.0' || config.bind === '::' ? `http://${hostname()}:${port}` : httpUrl);
+    await stores.announce(config.bind === '0.0.0.0' || config.bind === '::' ? `${scheme}://${hostname()}:${port}` : httpUrl);
   } catch (error) {
     housekeeping.stop();
     await app.close();

@@ -179,13 +179,13 @@ describe('certificate rotation on SIGHUP', () => {
       return answer.statusCode;
     });
     try {
-      await waitFor(() => overKept.state.sent >= 20 && overFresh.state.sent >= 20, { what: '20 requests by each loop before the reload' });
+      await waitFor(() => overKept.state.sent >= 100 && overFresh.state.sent >= 100, { what: '100 requests by each loop before the reload' });
 
       install(next);
       server.child.kill('SIGHUP');
       await waitFor(async () => (await reloads()).get('{outcome="ok"}') === 1, { what: 'beacon_tls_reloads_total{outcome="ok"} 1' });
       const atReload = { kept: overKept.state.sent, fresh: overFresh.state.sent };
-      await waitFor(() => overKept.state.sent >= atReload.kept + 20 && overFresh.state.sent >= atReload.fresh + 20, { what: '20 more requests by each loop after the reload' });
+      await waitFor(() => overKept.state.sent >= atReload.kept + 100 && overFresh.state.sent >= atReload.fresh + 100, { what: '100 more requests by each loop after the reload' });
     } finally {
       await Promise.all([overKept.stop(), overFresh.stop()]);
       await Promise.all([kept.close(), fresh.close()]);
