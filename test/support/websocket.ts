@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 /** RFC 6455 §1.3: the server proves it read the handshake by hashing the key with this GUID. */
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -66,12 +67,15 @@ export async function startWebSocketEcho(): Promise<WebSocketEcho> {
   };
 }
 
-/** Opens a WebSocket to `port`, checks the handshake's accept value, sends `text` and answers the reply's text. */
-export async function webSocketRoundTrip(port: number, text: string, extraHeaders = ''): Promise<{ status: string; head: string; accepted: boolean; reply: string }> {
-  const socket = connect({ port, host: '127.0.0.1' });
+/**
+ * Opens a WebSocket to `port`, checks the handshake's accept value, sends `text` and answers the
+ * reply's text. With `tlsCa`, over TLS (wss), trusting that CA.
+ */
+export async function webSocketRoundTrip(port: number, text: string, extraHeaders = '', tlsCa?: Buffer): Promise<{ status: string; head: string; accepted: boolean; reply: string }> {
+  const socket = tlsCa ? tlsConnect({ port, host: '127.0.0.1', ca: tlsCa }) : connect({ port, host: '127.0.0.1' });
   socket.setTimeout(5000, () => socket.destroy(new Error('websocket round trip timed out')));
   try {
-    await once(socket, 'connect');
+    await once(socket, tlsCa ? 'secureConnect' : 'connect');
     const key = randomBytes(16).toString('base64');
     socket.write(`GET /chat HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n${extraHeaders}\r\n`);
     let received = Buffer.alloc(0);
