@@ -178,7 +178,8 @@ async function runProxyTlsBench(context: RunContext): Promise<void> {
   const settings: ProxyTlsBenchSettings = {
     rounds: Math.min(context.rounds, 3),
     connections: 50,
-    startWarmupSeconds: 3,
+    // A fresh Node process on one pinned CPU takes seconds to reach its steady rate (JIT, GC).
+    startWarmupSeconds: 5,
     warmupSeconds: 1,
     durationSeconds: Math.min(context.seconds, 5),
     cpus: context.cpus,

@@ -221,5 +221,7 @@ export function renderProxyTlsSection(report: { date: Date; machineLine: string;
     ...rows,
     '',
     `**CPU per request, \`beacon proxy\` over haproxy, both with TLS on both hops: ${summary.cpuRatio.toFixed(2)}×** (median of the rounds' own ratios; haproxy's req/s is ${summary.throughputRatio.toFixed(2)}× \`beacon proxy\`'s).`,
+    '',
+    'The machine was shared with other work while this ran (see the load average): absolute rates are noisy; the ratio, from the same run with the two measured back to back, is the figure to compare with the plain-HTTP section above.',
   ].join('\n');
 }
