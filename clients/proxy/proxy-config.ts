@@ -69,7 +69,7 @@ const flags = {
     help: 'TCP mode: close a connection with no byte either way for this long (0: never)',
     schema: durationMs('--tcp-idle-timeout').refine((ms) => ms >= 0 && ms <= 86_400_000, '--tcp-idle-timeout must be between 0 and 24h'),
   },
-  // TLS on the proxy's two hops (docs/proxy.md#tls); the registry hop's flags are --tls-*.
+  // TLS on the proxy's two traffic hops (docs/proxy.md#tls); the registry hop has flags of its own.
   'listen-tls-cert': { default: '', help: 'PEM certificate for the listener: HTTPS in HTTP mode, TLS in TCP mode (with --listen-tls-key)', schema: z.string() },
   'listen-tls-key': { default: '', help: 'PEM private key of --listen-tls-cert', schema: z.string() },
   'listen-tls-ca': { default: '', help: 'PEM CA that signs client certificates (with --listen-tls-verify-clients)', schema: z.string() },
