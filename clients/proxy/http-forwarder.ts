@@ -90,7 +90,7 @@ export class HttpForwarder {
         accessLog: this.options.accessLog,
         open: this.upgraded,
         proto: this.clientProto,
-        ...(upstreamTls ? { connector: (upstream, timeoutMs, allowHalfOpen) => upstreamTls.connect(upstream, timeoutMs, allowHalfOpen) } : {}),
+        ...(upstreamTls ? { connector: upstreamTls.connect } : {}),
       },
       request,
       socket,

@@ -108,7 +108,7 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
       metrics,
       policy: policy.read,
       idleTimeoutMs: config.tcpIdleTimeoutMs,
-      ...(upstreamTls ? { connector: (upstream, timeoutMs, allowHalfOpen) => upstreamTls.connect(upstream, timeoutMs, allowHalfOpen) } : {}),
+      ...(upstreamTls ? { connector: upstreamTls.connect } : {}),
     });
     server = listenTls ? createTlsServer({ ...listenerTlsOptions(listenTls), allowHalfOpen: true }, forwarder.handle) : createTcpServer({ allowHalfOpen: true }, forwarder.handle);
     stopForwarder = () => forwarder.close();

@@ -82,9 +82,9 @@ export class UpstreamTls {
     return new ServerNamedPool(`https://${upstream.hostPort}`, UpstreamTls.serverName(upstream), { connections: options.connections, connect });
   }
 
-  /** A TLS connection to the instance, verified (TCP mode, upgrades); undefined on any failure or after `timeoutMs`. */
-  connect(upstream: Upstream, timeoutMs: number, allowHalfOpen: boolean): Promise<Socket | undefined> {
-    return new Promise((resolve) => {
+  /** A TLS connection to the instance, verified (TCP mode, upgrades); undefined on any failure or after `timeoutMs`. An UpstreamConnector. */
+  readonly connect = (upstream: Upstream, timeoutMs: number, allowHalfOpen: boolean): Promise<Socket | undefined> =>
+    new Promise((resolve) => {
       // tls.connect passes allowHalfOpen to its socket, though its type leaves it out.
       const options: ConnectionOptions & { allowHalfOpen: boolean } = { ...this.material, host: upstream.address, port: upstream.port, allowHalfOpen, ...sni(upstream) };
       const socket = tlsConnect(options);
@@ -103,7 +103,6 @@ export class UpstreamTls {
         resolve(socket);
       });
     });
-  }
 
   private report(upstream: Upstream, error: NodeJS.ErrnoException): void {
     const reason = tlsFailureReason(error.code);

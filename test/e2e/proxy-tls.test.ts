@@ -166,5 +166,6 @@ describe('beacon proxy with TLS on both hops', () => {
     assert.ok(trip.accepted);
     assert.equal(trip.reply, 'echo: over tls');
     assert.equal(echo.requests[0]?.headers['x-forwarded-proto'], 'https');
+    assert.equal(await proxy.stop(), 0, 'a TLS listener stops gracefully too');
   });
 });
