@@ -9,8 +9,7 @@ import { startProxyProcess } from '../support/proxy-process.js';
 import { type ServerProcess, startServerProcess } from '../support/server-process.js';
 import { tempDir } from '../support/temp.js';
 import { httpsCall, startHttpsBackend, startTlsEcho, type TlsBackend, type TlsClient, tlsExchange } from '../support/tls-backends.js';
-import { startWebSocketEcho } from '../support/websocket.js';
-import { webSocketRoundTrip } from '../support/websocket.js';
+import { startWebSocketEcho, webSocketRoundTrip } from '../support/websocket.js';
 
 /** The files of one setup: a CA for everything Beacon's side trusts, and another CA nobody here trusts. */
 interface Pki {
@@ -153,11 +152,14 @@ describe('beacon proxy with TLS on both hops', () => {
     assert.equal(tlsWarnings(proxy.output(), 'bad-ca'), 1);
   });
 
-  it('carries a WebSocket through a TLS listener (wss to the proxy, ws to the instance)', async (t) => {
-    const echo = await startWebSocketEcho();
+  it('carries a WebSocket over TLS on both hops (wss to the proxy, wss to the instance)', async (t) => {
+    const echo = await startWebSocketEcho({ cert: await readFile(pki.instance.cert), key: await readFile(pki.instance.key) });
     t.after(() => echo.close());
     await client(registry.url).register('chat', 'chat-1', { address: '127.0.0.1', port: echo.port, ttl: 300 });
-    const proxy = await startProxyProcess(['--service', 'chat', '--registry', registry.url, '--listen-tls-cert', pki.listener.cert, '--listen-tls-key', pki.listener.key]);
+    const proxy = await startProxyProcess([
+      ...['--service', 'chat', '--registry', registry.url],
+      ...['--listen-tls-cert', pki.listener.cert, '--listen-tls-key', pki.listener.key, '--upstream-tls-ca', pki.caCert],
+    ]);
     t.after(() => proxy.stop());
 
     const trip = await webSocketRoundTrip(proxy.ready.port, 'over tls', '', await readFile(pki.caCert));
