@@ -11,6 +11,8 @@ import { DNS_SECTION, renderDnsSection } from './dns-report.js';
 import { benchLivenessFlush } from './liveness-flush.js';
 import { benchProxy, type ProxyBenchSettings, summarizeProxy } from './proxy/proxy-bench.js';
 import { PROXY_SECTION, renderProxySection } from './proxy/proxy-report.js';
+import { benchProxyTls, PROXY_TLS_SECTION, type ProxyTlsBenchSettings, renderProxyTlsSection, summarizeProxyTls } from './proxy/proxy-tls-bench.js';
+import { haproxyIsInstalled } from './proxy/haproxy.js';
 import { benchRegistryHttp, type HttpBenchSettings, summarizeHttp } from './registry-http.js';
 import { REGISTRY_SECTION, renderSection, updateBenchmarksDoc } from './report.js';
 import { checkDnsTargets, checkProxyTargets, checkTargets } from './targets.js';
@@ -18,7 +20,7 @@ import { type CpuPlan, describeCpuPlan, planCpus } from './support/cpu.js';
 import { dnsmasqIsInstalled } from './dnsmasq-reference.js';
 import { dnsperfIsInstalled, DNSPERF } from './support/dnsperf.js';
 import type { Fleet } from './support/fleet.js';
-import { currentLoad, readMachine } from './support/machine.js';
+import { currentLoad, describeMachine, readMachine } from './support/machine.js';
 import { wrkIsInstalled } from './support/wrk.js';
 
 /** dnsperf's queries in flight and UDP sockets, in the DNS section and the cluster's. */
@@ -29,7 +31,7 @@ const FLEET: Fleet = { instances: 10_000, services: 100 };
 
 const DOC = join(packageRoot, 'docs/benchmarks.md');
 
-const PARTS = ['http', 'dns', 'proxy', 'cluster'] as const;
+const PARTS = ['http', 'dns', 'proxy', 'proxy-tls', 'cluster'] as const;
 type Part = (typeof PARTS)[number];
 
 interface RunContext {
@@ -44,12 +46,13 @@ interface RunContext {
  * `npm run bench`: every benchmark, then the tables on stdout and in docs/benchmarks.md, each
  * part in its own marked section. Progress goes to stderr so stdout is the report alone. About
  * fourteen minutes with the defaults; BENCH_ROUNDS and BENCH_SECONDS shorten a trial run (the
- * report states what was used), BENCH_ONLY=http, dns or proxy runs one part.
+ * report states what was used), BENCH_ONLY=http, dns, proxy, proxy-tls or cluster runs one part.
  */
 async function main(): Promise<void> {
   const parts = partsFromEnv();
   const missing = [
-    ...((parts.includes('http') || parts.includes('proxy') || parts.includes('cluster')) && !wrkIsInstalled() ? ['wrk is not installed; install it (apt-get install -y wrk)'] : []),
+    ...((parts.includes('http') || parts.includes('proxy') || parts.includes('proxy-tls') || parts.includes('cluster')) && !wrkIsInstalled() ? ['wrk is not installed; install it (apt-get install -y wrk)'] : []),
+    ...(parts.includes('proxy-tls') && !haproxyIsInstalled() ? ['haproxy is not installed; install it (apt-get install -y haproxy)'] : []),
     ...(parts.includes('cluster') && spawnSync('etcd', ['--version']).status !== 0 ? ['etcd is not installed; install it (apt-get install -y etcd-server)'] : []),
     ...((parts.includes('dns') || parts.includes('cluster')) && !dnsperfIsInstalled() ? [`dnsperf is not installed (no ${DNSPERF}); install it (apt-get install -y dnsperf)`] : []),
   ];
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
     if (parts.includes('http')) await runRegistryBench(context);
     if (parts.includes('dns')) await runDnsBench(context);
     if (parts.includes('proxy')) await runProxyBench(context);
+    if (parts.includes('proxy-tls')) await runProxyTlsBench(context);
     if (parts.includes('cluster')) await runClusterBench(context);
     context.log(`done; written to ${DOC}`);
   } finally {
@@ -163,6 +167,31 @@ async function runProxyBench(context: RunContext): Promise<void> {
   });
   process.stdout.write(`${section}\n`);
   updateBenchmarksDoc(DOC, PROXY_SECTION, section);
+}
+
+/**
+ * `beacon proxy` against haproxy with TLS on both hops: kept short (3 rounds of at most 5 s,
+ * under two minutes in all), as its one figure is a CPU ratio measured in the same run.
+ */
+async function runProxyTlsBench(context: RunContext): Promise<void> {
+  const loadBefore = currentLoad();
+  const settings: ProxyTlsBenchSettings = {
+    rounds: Math.min(context.rounds, 3),
+    connections: 50,
+    // A fresh Node process on one pinned CPU takes seconds to reach its steady rate (JIT, GC).
+    startWarmupSeconds: 5,
+    warmupSeconds: 1,
+    durationSeconds: Math.min(context.seconds, 5),
+    cpus: context.cpus,
+    workDir: context.workDir,
+  };
+  context.log(`proxy TLS: ${settings.rounds} rounds, ${describeCpuPlan(context.cpus, LOAD_SIDE, 'the proxy')}`);
+  const result = await benchProxyTls(settings, context.log);
+  const summary = summarizeProxyTls(result);
+  const date = new Date();
+  const section = renderProxyTlsSection({ date, machineLine: describeMachine(date, readMachine(context.cpus, LOAD_SIDE, loadBefore, 'the proxy')), settings, result, summary });
+  process.stdout.write(`${section}\n`);
+  updateBenchmarksDoc(DOC, PROXY_TLS_SECTION, section);
 }
 
 async function runClusterBench(context: RunContext): Promise<void> {

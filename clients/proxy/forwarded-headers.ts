@@ -23,11 +23,11 @@ export const VIA = '1.1 beacon';
 /**
  * The headers to send upstream, from the client's raw header list (name, value, name, value…,
  * as Node keeps them): hop-by-hop ones dropped, X-Forwarded-For extended with the client's
- * address, X-Forwarded-Proto kept if a proxy in front set it (else `http`), Via extended, and
+ * address, X-Forwarded-Proto kept if a proxy in front set it (else `proto`, the listener's), Via extended, and
  * `x-request-id` set to the request's id (the client's own, when it was acceptable).
  * Host is kept, so upstreams see the name the client asked for.
  */
-export function requestHeaders(raw: readonly string[], clientAddress: string | undefined, requestId: string): string[] {
+export function requestHeaders(raw: readonly string[], clientAddress: string | undefined, requestId: string, proto: 'http' | 'https' = 'http'): string[] {
   const named = connectionTokens(raw);
   const headers: string[] = [];
   let forwardedFor: string | undefined;
@@ -47,7 +47,7 @@ export function requestHeaders(raw: readonly string[], clientAddress: string | u
   }
   if (clientAddress) forwardedFor = forwardedFor === undefined ? clientAddress : `${forwardedFor}, ${clientAddress}`;
   if (forwardedFor !== undefined) headers.push('x-forwarded-for', forwardedFor);
-  if (!hasProto) headers.push('x-forwarded-proto', 'http');
+  if (!hasProto) headers.push('x-forwarded-proto', proto);
   headers.push('via', via === undefined ? VIA : `${via}, ${VIA}`, 'x-request-id', requestId);
   return headers;
 }

@@ -14,6 +14,7 @@ import type { ProxyMetrics } from './proxy-metrics.js';
 import { acceptableRequestId, newRequestId } from './request-id.js';
 import { RetryBudget } from './retry-budget.js';
 import { forwardUpgrade } from './upgrade-forwarder.js';
+import type { UpstreamTls } from './upstream-tls.js';
 
 export interface HttpForwarderOptions {
   service: string;
@@ -29,6 +30,10 @@ export interface HttpForwarderOptions {
   accessLog?: Logger;
   /** For the back-off's jitter. */
   random?: () => number;
+  /** TLS to the instances (`--upstream-tls-ca`); plain HTTP without it. */
+  upstreamTls?: UpstreamTls;
+  /** `https` behind a TLS listener: what X-Forwarded-Proto says when no proxy in front set it. */
+  clientProto?: 'http' | 'https';
 }
 
 /**
@@ -40,11 +45,13 @@ export class HttpForwarder {
   private readonly upgraded = new Set<Duplex>();
   private readonly budget = new RetryBudget();
   private readonly policy: () => EffectivePolicy;
+  private readonly clientProto: 'http' | 'https';
 
   private readonly context: ForwardingContext;
 
   constructor(private readonly options: HttpForwarderOptions) {
     this.policy = options.policy;
+    this.clientProto = options.clientProto ?? 'http';
     const { service, pool, metrics } = options;
     this.context = {
       service,
@@ -61,7 +68,7 @@ export class HttpForwarder {
     const policy = this.policy();
     const given = request.headers['x-request-id'];
     const exchange = new Exchange(request, response, acceptableRequestId(given) ? given : newRequestId(), performance.now(), policy.timeoutMs);
-    const headers = requestHeaders(request.rawHeaders, request.socket.remoteAddress, exchange.id);
+    const headers = requestHeaders(request.rawHeaders, request.socket.remoteAddress, exchange.id, this.clientProto);
     this.budget.started();
     new Forwarding(this.context, exchange, policy, headers).next();
   };
@@ -71,8 +78,20 @@ export class HttpForwarder {
     const policy = this.policy();
     const { service, pool, metrics } = this.options;
     const { maxConnections, maxPendingRequests } = policy.limits;
+    const { upstreamTls } = this.options;
     void forwardUpgrade(
-      { service, pool, metrics, retries: policy.retries.count, connectTimeoutMs: policy.tryTimeoutMs, maxActive: maxConnections + maxPendingRequests, accessLog: this.options.accessLog, open: this.upgraded },
+      {
+        service,
+        pool,
+        metrics,
+        retries: policy.retries.count,
+        connectTimeoutMs: policy.tryTimeoutMs,
+        maxActive: maxConnections + maxPendingRequests,
+        accessLog: this.options.accessLog,
+        open: this.upgraded,
+        proto: this.clientProto,
+        ...(upstreamTls ? { connector: upstreamTls.connect } : {}),
+      },
       request,
       socket,
       head,
@@ -125,7 +144,10 @@ export class HttpForwarder {
     // undici fixes a pool's cap and connect timeout when it is made: a policy that changes them
     // gets a new pool, and the old one closes once the requests it holds are answered.
     if (kept) void kept.pool.close();
-    const pool = new Pool(`http://${upstream.hostPort}`, { connections: maxConnections, connect: { timeout: connectTimeoutMs } });
+    const { upstreamTls } = this.options;
+    const pool = upstreamTls
+      ? upstreamTls.pool(upstream, { connections: maxConnections, connectTimeoutMs })
+      : new Pool(`http://${upstream.hostPort}`, { connections: maxConnections, connect: { timeout: connectTimeoutMs } });
     this.connections.set(upstream, { pool, maxConnections, connectTimeoutMs });
     return pool;
   }

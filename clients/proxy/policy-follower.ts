@@ -94,5 +94,6 @@ export function policyView(policy: EffectivePolicy, sources: PolicySources): Rec
 }
 
 export function toUpstreamAddress(instance: Instance): UpstreamAddress {
-  return { id: instance.id, address: instance.address, port: instance.port, weight: instance.weight };
+  const tlsServerName = instance.meta['tls-server-name'];
+  return { id: instance.id, address: instance.address, port: instance.port, weight: instance.weight, ...(tlsServerName ? { tlsServerName } : {}) };
 }

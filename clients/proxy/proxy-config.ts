@@ -22,7 +22,7 @@ import { POLICY_NAMES, type PolicyName } from '../balancing/policy.js';
 import type { BreakerOptions } from '../breaker/circuit-breaker.js';
 import { BEACON_DEFAULTS } from '../policy/beacon-defaults.js';
 import { registryTlsOf } from '../tls/registry-tls.js';
-import type { TlsMaterial } from '../tls/tls-files.js';
+import { readTlsFiles, TlsFileError, type TlsMaterial } from '../tls/tls-files.js';
 import type { PolicyDefaults, PolicySources } from '../policy/effective-policy.js';
 
 export { ConfigError };
@@ -73,11 +73,27 @@ const flags = {
     help: 'TCP mode: close a connection with no byte either way for this long (0: never)',
     schema: durationMs('--tcp-idle-timeout').refine((ms) => ms >= 0 && ms <= 86_400_000, '--tcp-idle-timeout must be between 0 and 24h'),
   },
+  // TLS on the proxy's two traffic hops (docs/proxy.md#tls); the registry hop has flags of its own.
+  'listen-tls-cert': { default: '', help: 'PEM certificate for the listener: HTTPS in HTTP mode, TLS in TCP mode (with --listen-tls-key)', schema: z.string() },
+  'listen-tls-key': { default: '', help: 'PEM private key of --listen-tls-cert', schema: z.string() },
+  'listen-tls-ca': { default: '', help: 'PEM CA that signs client certificates (with --listen-tls-verify-clients)', schema: z.string() },
+  'listen-tls-verify-clients': switchFlag('--listen-tls-verify-clients', 'require a client certificate signed by --listen-tls-ca; others are refused at the handshake'),
+  'upstream-tls-ca': { default: '', help: 'PEM CA to verify instances against: turns on TLS to instances', schema: z.string() },
+  'upstream-tls-cert': { default: '', help: 'PEM client certificate shown to instances that require one (with --upstream-tls-key)', schema: z.string() },
+  'upstream-tls-key': { default: '', help: 'PEM private key of --upstream-tls-cert', schema: z.string() },
 } satisfies FlagTable;
 
 export interface ListenAddress {
   host: string;
   port: number;
+}
+
+/** The listener's TLS: its certificate and key, and the CA client certificates must be signed by. */
+export interface ListenTls {
+  cert: Buffer;
+  key: Buffer;
+  /** Set with --listen-tls-verify-clients: clients without a certificate it signed are refused at the handshake. */
+  clientCa: Buffer | undefined;
 }
 
 export interface ProxyConfig {
@@ -104,6 +120,10 @@ export interface ProxyConfig {
   flagsGiven: ReadonlySet<ProxyFlag>;
   accessLog: boolean;
   tcpIdleTimeoutMs: number;
+  /** TLS from clients (--listen-tls-*); plain without it. */
+  listenTls: ListenTls | undefined;
+  /** TLS to instances (--upstream-tls-*): the CA they are verified against, and the proxy's client certificate if any. */
+  upstreamTls: TlsMaterial | undefined;
 }
 
 export type ProxyFlag = keyof typeof flags & string;
@@ -116,6 +136,7 @@ export function parseProxyConfig(argv: string[], env: NodeJS.ProcessEnv): ProxyC
   if (parsed['breaker-open-max'] < parsed['breaker-open']) throw new ConfigError('--breaker-open-max must not be shorter than --breaker-open');
   const hashOn = hashOnOf(parsed.policy, parsed.mode, parsed['hash-header'], parsed['hash-cookie']);
   const registry = parsed.registry.replace(/\/+$/, '');
+  const { listenTls, upstreamTls } = tlsOf(parsed);
   return {
     service: parsed.service,
     listen: parsed.listen,
@@ -142,12 +163,45 @@ export function parseProxyConfig(argv: string[], env: NodeJS.ProcessEnv): ProxyC
     flagsGiven: commandLine.given,
     accessLog: parsed['access-log'],
     tcpIdleTimeoutMs: parsed['tcp-idle-timeout'],
+    listenTls,
+    upstreamTls,
   };
 }
 
 /** How the proxy's watchers reach the registry: its URL, token and TLS material. */
 export function registryHop(config: ProxyConfig): { registry: string; token?: string; tls?: TlsMaterial } {
   return { registry: config.registry, ...(config.token ? { token: config.token } : {}), ...(config.registryTls ? { tls: config.registryTls } : {}) };
+}
+
+type TlsFlags = Record<'listen-tls-cert' | 'listen-tls-key' | 'listen-tls-ca' | 'upstream-tls-ca' | 'upstream-tls-cert' | 'upstream-tls-key', string> & { 'listen-tls-verify-clients': boolean };
+
+/**
+ * Both hops' TLS files, read and checked once at start: a missing, unreadable or mismatched
+ * file is a ConfigError naming its flag (exit 2), never a failed handshake later.
+ */
+function tlsOf(parsed: TlsFlags): { listenTls: ListenTls | undefined; upstreamTls: TlsMaterial | undefined } {
+  const listenCert = parsed['listen-tls-cert'];
+  const listenKey = parsed['listen-tls-key'];
+  const clientCa = parsed['listen-tls-ca'];
+  const verifyClients = parsed['listen-tls-verify-clients'];
+  if (!listenCert && !listenKey && (clientCa || verifyClients)) throw new ConfigError(`${clientCa ? '--listen-tls-ca' : '--listen-tls-verify-clients'} needs --listen-tls-cert and --listen-tls-key (a TLS listener)`);
+  if (verifyClients && !clientCa) throw new ConfigError('--listen-tls-verify-clients needs --listen-tls-ca (the CA client certificates must be signed by)');
+  if (clientCa && !verifyClients) throw new ConfigError('--listen-tls-ca is only used with --listen-tls-verify-clients: give both, or neither');
+  const upstreamCa = parsed['upstream-tls-ca'];
+  const upstreamCert = parsed['upstream-tls-cert'];
+  const upstreamKey = parsed['upstream-tls-key'];
+  if (!upstreamCa && (upstreamCert || upstreamKey)) throw new ConfigError(`${upstreamCert ? '--upstream-tls-cert' : '--upstream-tls-key'} needs --upstream-tls-ca (which turns on TLS to instances)`);
+  try {
+    const listen = listenCert || listenKey ? readTlsFiles({ cert: listenCert, key: listenKey }, { ca: '--listen-tls-ca', cert: '--listen-tls-cert', key: '--listen-tls-key' }) : undefined;
+    const clients = clientCa ? readTlsFiles({ ca: clientCa }, { ca: '--listen-tls-ca', cert: '--listen-tls-cert', key: '--listen-tls-key' }) : undefined;
+    const upstreamTls = upstreamCa
+      ? readTlsFiles({ ca: upstreamCa, cert: upstreamCert, key: upstreamKey }, { ca: '--upstream-tls-ca', cert: '--upstream-tls-cert', key: '--upstream-tls-key' })
+      : undefined;
+    return { listenTls: listen ? { cert: listen.cert!, key: listen.key!, clientCa: clients?.ca } : undefined, upstreamTls };
+  } catch (error) {
+    if (error instanceof TlsFileError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 /** Which flags stand in for each policy field the service's policy leaves out. */

@@ -31,6 +31,9 @@ export class ProxyMetrics {
   private readonly trips = new Map<string, number>();
   /** Keyed by what failed: connect-failure, reset, gateway-status, other-5xx, conflict. */
   private readonly retries = new Map<string, number>();
+  /** TLS to instances that failed, by instance and reason (a verify code, or `handshake`). */
+  private readonly tlsFailures = new Map<string, number>();
+  private clientTlsFailureCount = 0;
   private budgetExhaustedCount = 0;
   private overflowCount = 0;
   private panicPicks = 0;
@@ -85,6 +88,16 @@ export class ProxyMetrics {
       help: 'Tries sent to another instance after a failure, by what failed: connect-failure, reset, gateway-status (502/503/504), other-5xx, conflict (409)',
       labelNames: ['reason'],
     });
+    tallied(this.registry, this.tlsFailures, {
+      name: 'beacon_proxy_tls_failures_total',
+      help: 'TLS connections to instances that failed (each also a connect failure for the breaker), by instance and reason: the certificate check that failed (e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID) or handshake',
+      labelNames: ['instance', 'reason'],
+    });
+    talliedNumber(
+      this.registry,
+      { name: 'beacon_proxy_client_tls_failures_total', help: 'TLS handshakes from clients that failed at the listener (no or a bad client certificate, no common protocol)' },
+      () => this.clientTlsFailureCount,
+    );
     talliedNumber(
       this.registry,
       { name: 'beacon_proxy_retry_budget_exhausted_total', help: 'Retries not made because the retry budget was spent (too many retries in flight)' },
@@ -159,6 +172,14 @@ export class ProxyMetrics {
 
   retried(reason = 'connect-failure'): void {
     add(this.retries, reason);
+  }
+
+  tlsFailed(upstream: Upstream, reason: string): void {
+    add(this.tlsFailures, `${upstream.id} ${reason}`);
+  }
+
+  clientTlsFailed(): void {
+    this.clientTlsFailureCount += 1;
   }
 
   retryBudgetExhausted(): void {

@@ -1,6 +1,8 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Server } from 'node:net';
 import { createServer as createTcpServer } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import pino, { type Logger } from 'pino';
 import { ListenError } from '../../contract/listen-error.js';
 import { PolicyInForce } from '../policy/policy-in-force.js';
@@ -12,9 +14,10 @@ import { adminHandler } from './admin.js';
 import { HttpForwarder } from './http-forwarder.js';
 import { PolicyFollower, toUpstreamAddress } from './policy-follower.js';
 import { withTlsAdvice } from '../tls/registry-tls.js';
-import { type ListenAddress, policyDefaults, type ProxyConfig, registryHop } from './proxy-config.js';
+import { type ListenAddress, type ListenTls, policyDefaults, type ProxyConfig, registryHop } from './proxy-config.js';
 import { ProxyMetrics } from './proxy-metrics.js';
 import { TcpForwarder } from './tcp-forwarder.js';
+import { loggedTlsWatcher, UpstreamTls } from './upstream-tls.js';
 
 /** How long a stop waits for requests in flight before cutting their connections. */
 const SHUTDOWN_GRACE_MS = 1_000;
@@ -78,6 +81,8 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
   let server: Server;
   let httpServer: HttpServer | undefined;
   let stopForwarder: () => Promise<void> | void;
+  const { listenTls } = config;
+  const upstreamTls = config.upstreamTls ? new UpstreamTls(config.upstreamTls, loggedTlsWatcher(metrics, log)) : undefined;
   if (config.mode === 'http') {
     const forwarder = new HttpForwarder({
       service: config.service,
@@ -85,15 +90,30 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
       metrics,
       policy: policy.read,
       ...(config.accessLog ? { accessLog: log.child({ log: 'access' }, { level: 'info' }) } : {}),
+      ...(upstreamTls ? { upstreamTls } : {}),
+      clientProto: listenTls ? 'https' : 'http',
     });
     forgetConnections = (upstream) => forwarder.forget(upstream);
-    server = httpServer = createHttpServer(forwarder.handle);
+    // An https.Server is an http.Server over TLS: the same handlers, upgrades included.
+    server = httpServer = listenTls ? (createHttpsServer(listenerTlsOptions(listenTls), forwarder.handle) as unknown as HttpServer) : createHttpServer(forwarder.handle);
     httpServer.on('upgrade', forwarder.handleUpgrade);
     stopForwarder = () => forwarder.close();
   } else {
-    const forwarder = new TcpForwarder({ pool, metrics, policy: policy.read, idleTimeoutMs: config.tcpIdleTimeoutMs });
-    server = createTcpServer({ allowHalfOpen: true }, forwarder.handle);
+    const forwarder = new TcpForwarder({
+      pool,
+      metrics,
+      policy: policy.read,
+      idleTimeoutMs: config.tcpIdleTimeoutMs,
+      ...(upstreamTls ? { connector: upstreamTls.connect } : {}),
+    });
+    server = listenTls ? createTlsServer({ ...listenerTlsOptions(listenTls), allowHalfOpen: true }, forwarder.handle) : createTcpServer({ allowHalfOpen: true }, forwarder.handle);
     stopForwarder = () => forwarder.close();
+  }
+  if (listenTls) {
+    server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: { remoteAddress?: string }) => {
+      metrics.clientTlsFailed();
+      log.debug({ client: socket.remoteAddress, reason: error.code, err: error.message }, 'client TLS handshake failed');
+    });
   }
   const admin = createHttpServer(adminHandler({ config, pool, policy, metrics, watcher, registryReachable: () => registryReachable }));
 
@@ -108,7 +128,11 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
   }
   const address = server.address() as AddressInfo;
   const adminAddress = admin.address() as AddressInfo;
-  log.info({ service: config.service, mode: config.mode, policy: policy.policy.balancing, policyIndex: policy.index }, `proxy listening on ${config.mode}://${hostPort(address)}`);
+  const scheme = config.mode === 'http' ? (listenTls ? 'https' : 'http') : listenTls ? 'tls' : 'tcp';
+  log.info(
+    { service: config.service, mode: config.mode, policy: policy.policy.balancing, policyIndex: policy.index, clientCertificates: listenTls?.clientCa ? 'required' : 'none', upstreamTls: Boolean(upstreamTls) },
+    `proxy listening on ${scheme}://${hostPort(address)}`,
+  );
   log.info({}, `proxy admin listening on http://${hostPort(adminAddress)}`);
 
   let closing: Promise<void> | undefined;
@@ -127,6 +151,12 @@ export async function startProxy(config: ProxyConfig, log: Logger = pino({ level
       await stopForwarder();
     })());
   return { address, adminAddress, pool, policy, metrics, log, close };
+}
+
+/** The listener's TLS: with a client CA, a client without a certificate it signed is refused at the handshake. */
+function listenerTlsOptions(tls: ListenTls): TlsOptions {
+  const { cert, key, clientCa } = tls;
+  return clientCa ? { cert, key, ca: clientCa, requestCert: true, rejectUnauthorized: true } : { cert, key };
 }
 
 /** Waits (boundedly) for the instance list and the policy, so the first requests follow the policy too. */

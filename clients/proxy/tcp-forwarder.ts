@@ -3,7 +3,7 @@ import type { EffectivePolicy } from '../policy/effective-policy.js';
 import type { Upstream } from '../upstream/upstream-pool.js';
 import type { UpstreamChooser } from '../upstream/traffic-split.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
-import { connectPicked } from './upstream-socket.js';
+import { connectPicked, type UpstreamConnector } from './upstream-socket.js';
 
 export interface TcpForwarderOptions {
   pool: UpstreamChooser;
@@ -16,6 +16,8 @@ export interface TcpForwarderOptions {
   policy: () => EffectivePolicy;
   /** A joined connection with no byte either way for this long is closed (Envoy's tcp_proxy idle_timeout); 0: never. */
   idleTimeoutMs?: number;
+  /** How to reach an instance: plain TCP by default, TLS with `--upstream-tls-ca` (UpstreamTls.connect). */
+  connector?: UpstreamConnector;
 }
 
 /**
@@ -32,6 +34,7 @@ export class TcpForwarder {
     this.policy = options.policy;
   }
 
+  /** For a net or tls server's connections (a TLS client arrives here once its handshake is done). */
   readonly handle = (client: Socket): void => {
     void this.forward(client);
   };
@@ -62,7 +65,7 @@ export class TcpForwarder {
         continue;
       }
       if (attempt > 0) metrics.retried();
-      const upstream = await connectPicked(pool, metrics, pick, policy.tryTimeoutMs, true);
+      const upstream = await connectPicked(pool, metrics, pick, policy.tryTimeoutMs, true, this.options.connector);
       if (!upstream) continue;
       metrics.answered('connected');
       this.join(client, upstream, () => pool.finish(pick));

@@ -9,7 +9,7 @@ import { type AccessRecord, logAccess } from './access-log.js';
 import { requestHeaders } from './forwarded-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { acceptableRequestId, newRequestId, REQUEST_ID } from './request-id.js';
-import { connectPicked } from './upstream-socket.js';
+import { connectPicked, type UpstreamConnector } from './upstream-socket.js';
 
 export interface UpgradeOptions {
   service: string;
@@ -23,6 +23,10 @@ export interface UpgradeOptions {
   accessLog?: Logger;
   /** The sockets of upgraded connections, both sides, so a shutdown can cut them (the HTTP server no longer tracks them). */
   open: Set<Duplex>;
+  /** TLS to instances when they take it (HTTP mode with `--upstream-tls-ca`). */
+  connector?: UpstreamConnector;
+  /** `https` behind a TLS listener: the instance's X-Forwarded-Proto when no proxy in front set one. */
+  proto?: 'http' | 'https';
 }
 
 /**
@@ -55,10 +59,10 @@ export async function forwardUpgrade(options: UpgradeOptions, request: IncomingM
     logged.instance = pick.upstream.id;
     if (attempt > 0) metrics.retried('connect-failure');
     refusal = 'connect-failure';
-    const upstream = await connectPicked(pool, metrics, pick, options.connectTimeoutMs, false);
+    const upstream = await connectPicked(pool, metrics, pick, options.connectTimeoutMs, false, options.connector);
     if (!upstream) continue;
     metrics.answered('upgraded');
-    upstream.write(requestHead(request, requestId));
+    upstream.write(requestHead(request, requestId, options.proto));
     if (head.length > 0) upstream.write(head);
     options.open.add(client).add(upstream);
     let done = false;
@@ -120,8 +124,8 @@ function passAnswerHead(upstream: Socket, client: Duplex, requestId: string, onS
 
 
 /** The request line and headers as the instance gets them: forwarded headers, plus the upgrade's own. */
-function requestHead(request: IncomingMessage, requestId: string): string {
-  const headers = requestHeaders(request.rawHeaders, request.socket.remoteAddress, requestId);
+function requestHead(request: IncomingMessage, requestId: string, proto: 'http' | 'https' = 'http'): string {
+  const headers = requestHeaders(request.rawHeaders, request.socket.remoteAddress, requestId, proto);
   headers.push('connection', 'upgrade', 'upgrade', String(request.headers.upgrade));
   let head = `${request.method} ${request.url} HTTP/1.1\r\n`;
   for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;

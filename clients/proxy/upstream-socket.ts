@@ -3,13 +3,23 @@ import type { Upstream, UpstreamPick } from '../upstream/upstream-pool.js';
 import type { UpstreamChooser } from '../upstream/traffic-split.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 
+/** Opens a connection to an instance: plain TCP (`connectToUpstream`), or TLS (`UpstreamTls.connect`). */
+export type UpstreamConnector = (upstream: Upstream, timeoutMs: number, allowHalfOpen: boolean) => Promise<Socket | undefined>;
+
 /**
  * Connects to a picked instance and tells its breaker and the metrics how that went: a
- * connection that opens is a success (however long it then lasts), one that does not is a
+ * connection that opens (over TLS: whose certificate verified) is a success (however long it then lasts), one that does not is a
  * gateway error and the pick is over. The caller calls `pool.finish` once a connection closes.
  */
-export async function connectPicked(pool: UpstreamChooser, metrics: ProxyMetrics, pick: UpstreamPick, timeoutMs: number, allowHalfOpen: boolean): Promise<Socket | undefined> {
-  const socket = await connectToUpstream(pick.upstream, timeoutMs, allowHalfOpen);
+export async function connectPicked(
+  pool: UpstreamChooser,
+  metrics: ProxyMetrics,
+  pick: UpstreamPick,
+  timeoutMs: number,
+  allowHalfOpen: boolean,
+  connector: UpstreamConnector = connectToUpstream,
+): Promise<Socket | undefined> {
+  const socket = await connector(pick.upstream, timeoutMs, allowHalfOpen);
   if (!socket) {
     pool.release(pick, 'failure', true);
     metrics.attempted(pick.upstream, 'failure');

@@ -9,13 +9,19 @@ import { HeldResponse } from './held-response.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { type ProxyError, proxyError } from './proxy-errors.js';
 import { RequestBody } from './request-body.js';
+import { tlsFailureReason } from './upstream-tls.js';
 import { honoursRetryAfter, retriable, retryAfterMs, statusFailure, type TryFailure } from './retry-rules.js';
 
 /**
  * Errors raised before any byte of the request left: another instance may get it, whatever
- * the method.
+ * the method. A failed TLS handshake (a certificate that does not verify) is one too: the
+ * connection never opened (`tlsFailureReason`).
  */
 const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ENOTFOUND']);
+
+function notSent(code: string): boolean {
+  return NOT_SENT.has(code) || tlsFailureReason(code) !== undefined;
+}
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /** How one try ended. */
@@ -170,7 +176,7 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
     // Not reached, broken off, or timed out: Envoy counts these as gateway errors too.
     plan.pool.release(plan.pick, outcome, true);
     this.metrics.attempted(plan.pick.upstream, outcome);
-    const sent = !NOT_SENT.has(code);
+    const sent = !notSent(code);
     const lostConnection = !TIMEOUTS.has(code) && exchange.abortReason === undefined;
     this.watcher.tryEnded({ kind: 'failed', error: error as NodeJS.ErrnoException, sent, failure: sent ? 'reset' : 'connect-failure', lostConnection });
   }
@@ -196,6 +202,6 @@ export function replay(held: HeldResponse, exchange: Exchange, complete: boolean
 export function describeFailure(error: NodeJS.ErrnoException, upstream: Upstream, service: string): ProxyError {
   const code = error.code ?? 'error';
   if (TIMEOUTS.has(code)) return proxyError(504, `instance ${upstream.id} of "${service}" timed out (${code})`, 'timeout');
-  if (NOT_SENT.has(code)) return proxyError(503, `could not connect to instance ${upstream.id} of "${service}" at ${upstream.hostPort} (${code})`, 'connect-failure');
+  if (notSent(code)) return proxyError(503, `could not connect to instance ${upstream.id} of "${service}" at ${upstream.hostPort} (${code})`, 'connect-failure');
   return proxyError(502, `instance ${upstream.id} of "${service}" failed: ${error.message} (${code})`, 'upstream-error');
 }

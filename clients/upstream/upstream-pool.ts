@@ -11,6 +11,8 @@ export interface UpstreamAddress {
   address: string;
   port: number;
   weight: number;
+  /** The name its TLS certificate is checked against (its `meta["tls-server-name"]`); else its address. */
+  tlsServerName?: string | undefined;
 }
 
 /** One instance traffic can go to: its address, its weight, its load and its breaker. */
@@ -33,6 +35,7 @@ export class Upstream implements Endpoint, RampedEndpoint {
     readonly port: number,
     public weight: number,
     readonly breaker: CircuitBreaker,
+    readonly tlsServerName?: string,
   ) {}
 
   /** `host:port`, with IPv6 addresses bracketed as URLs need them. */
@@ -152,7 +155,7 @@ export class UpstreamPool {
 
   /**
    * Replaces the set with the registry's healthy instances. An instance that stays (same id,
-   * address and port) keeps its breaker and load; a moved one starts afresh, and slow start
+   * address, port and TLS server name) keeps its breaker and load; a moved one starts afresh, and slow start
    * ramps it up. The first set after an empty pool starts at full weight: ramping everyone
    * alike would change no one's share.
    */
@@ -160,14 +163,14 @@ export class UpstreamPool {
     const previous = new Map(this.upstreams.map((upstream) => [upstream.id, upstream]));
     const ramps = this.upstreams.length > 0;
     const next: Upstream[] = [];
-    for (const { id, address, port, weight } of addresses) {
+    for (const { id, address, port, weight, tlsServerName } of addresses) {
       const kept = previous.get(id);
-      if (kept && kept.address === address && kept.port === port) {
+      if (kept && kept.address === address && kept.port === port && kept.tlsServerName === tlsServerName) {
         kept.weight = weight;
         previous.delete(id);
         next.push(kept);
       } else {
-        const added = this.createUpstream(id, address, port, weight);
+        const added = this.createUpstream(id, address, port, weight, tlsServerName);
         if (ramps) this.slowStart.began(added, this.clock.now());
         next.push(added);
       }
@@ -293,7 +296,7 @@ export class UpstreamPool {
     return count;
   }
 
-  private createUpstream(id: string, address: string, port: number, weight: number): Upstream {
+  private createUpstream(id: string, address: string, port: number, weight: number, tlsServerName: string | undefined): Upstream {
     let upstream: Upstream | undefined;
     const breaker = new CircuitBreaker(
       this.trafficPolicy ? this.breakerSettings : this.breakerOptions,
@@ -314,7 +317,7 @@ export class UpstreamPool {
       },
       this.random,
     );
-    upstream = new Upstream(id, address, port, weight, breaker);
+    upstream = new Upstream(id, address, port, weight, breaker, tlsServerName);
     return upstream;
   }
 

@@ -1,7 +1,7 @@
 import { type CommandProcess, startCommandProcess } from './server-process.js';
 
 export interface ProxyEndpoints {
-  /** `http://host:port` in HTTP mode; in TCP mode the same form, to split with `new URL`. */
+  /** `http://host:port` in HTTP mode (`https://` with a TLS listener); in TCP mode the same form, to split with `new URL`. */
   url: string;
   port: number;
   adminUrl: string;
@@ -12,10 +12,11 @@ export function startProxyProcess(args: string[], env: NodeJS.ProcessEnv = {}): 
   return startCommandProcess(
     ['proxy', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'info', ...args],
     (output) => {
-      const proxy = /proxy listening on (?:http|tcp):\/\/(\S+?):(\d+)"/.exec(output);
+      const proxy = /proxy listening on (http|https|tcp|tls):\/\/(\S+?):(\d+)"/.exec(output);
       const admin = /proxy admin listening on (http:\/\/\S+?)"/.exec(output);
       if (!proxy || !admin) return undefined;
-      return { url: `http://${proxy[1]}:${proxy[2]}`, port: Number(proxy[2]), adminUrl: admin[1]! };
+      const scheme = proxy[1] === 'https' || proxy[1] === 'tls' ? 'https' : 'http';
+      return { url: `${scheme}://${proxy[2]}:${proxy[3]}`, port: Number(proxy[3]), adminUrl: admin[1]! };
     },
     env,
   );

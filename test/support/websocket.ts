@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 
 /** RFC 6455 §1.3: the server proves it read the handshake by hashing the key with this GUID. */
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -36,12 +38,13 @@ export interface WebSocketEcho {
   close(): Promise<void>;
 }
 
-/** A WebSocket server (RFC 6455 handshake) that answers each short text frame with `echo: <text>`. */
-export async function startWebSocketEcho(): Promise<WebSocketEcho> {
+/** A WebSocket server (RFC 6455 handshake) that answers each short text frame with `echo: <text>`; over TLS (wss) with `tls`. */
+export async function startWebSocketEcho(tls?: { cert: Buffer; key: Buffer }): Promise<WebSocketEcho> {
   const sockets = new Set<Socket>();
   const requests: IncomingMessage[] = [];
   let closed: Promise<void> | undefined;
-  const server: Server = createServer((_request, response) => response.writeHead(426).end());
+  const refuse = (_request: IncomingMessage, response: import('node:http').ServerResponse) => response.writeHead(426).end();
+  const server: Server = tls ? (createHttpsServer(tls, refuse) as unknown as Server) : createServer(refuse);
   server.on('upgrade', (request: IncomingMessage, socket: Socket) => {
     requests.push(request);
     sockets.add(socket);
@@ -66,23 +69,30 @@ export async function startWebSocketEcho(): Promise<WebSocketEcho> {
   };
 }
 
-/** Opens a WebSocket to `port`, checks the handshake's accept value, sends `text` and answers the reply's text. */
-export async function webSocketRoundTrip(port: number, text: string, extraHeaders = ''): Promise<{ status: string; head: string; accepted: boolean; reply: string }> {
-  const socket = connect({ port, host: '127.0.0.1' });
+/**
+ * Opens a WebSocket to `port`, checks the handshake's accept value, sends `text` and answers the
+ * reply's text. With `tlsCa`, over TLS (wss), trusting that CA.
+ */
+export async function webSocketRoundTrip(port: number, text: string, extraHeaders = '', tlsCa?: Buffer): Promise<{ status: string; head: string; accepted: boolean; reply: string }> {
+  const socket = tlsCa ? tlsConnect({ port, host: '127.0.0.1', ca: tlsCa }) : connect({ port, host: '127.0.0.1' });
   socket.setTimeout(5000, () => socket.destroy(new Error('websocket round trip timed out')));
+  // A connection closed without an error (a refusal, a cut) must end the wait for data, not hang it.
+  const closed = new AbortController();
+  socket.once('close', () => closed.abort(new Error('the connection closed before the round trip was over')));
+  const { signal } = closed;
   try {
-    await once(socket, 'connect');
+    await once(socket, tlsCa ? 'secureConnect' : 'connect', { signal });
     const key = randomBytes(16).toString('base64');
     socket.write(`GET /chat HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n${extraHeaders}\r\n`);
     let received = Buffer.alloc(0);
-    while (!received.includes('\r\n\r\n')) received = Buffer.concat([received, ((await once(socket, 'data')) as [Buffer])[0]]);
+    while (!received.includes('\r\n\r\n')) received = Buffer.concat([received, ((await once(socket, 'data', { signal })) as [Buffer])[0]]);
     const end = received.indexOf('\r\n\r\n');
     const head = received.subarray(0, end).toString();
     let rest = received.subarray(end + 4);
     const status = head.split('\r\n')[0]!;
     const accepted = new RegExp(`^sec-websocket-accept: ${accept(key).replace(/[+/]/g, '\\$&')}$`, 'im').test(head);
     socket.write(textFrame(text, true));
-    while (rest.length < 2 || rest.length < 2 + (rest[1]! & 0x7f)) rest = Buffer.concat([rest, ((await once(socket, 'data')) as [Buffer])[0]]);
+    while (rest.length < 2 || rest.length < 2 + (rest[1]! & 0x7f)) rest = Buffer.concat([rest, ((await once(socket, 'data', { signal })) as [Buffer])[0]]);
     return { status, head, accepted, reply: readTextFrame(rest) };
   } finally {
     socket.destroy();
