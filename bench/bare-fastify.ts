@@ -1,11 +1,16 @@
-import Fastify from 'fastify';
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
 
 /**
  * The baseline: fastify 5 with no plugins, no logger, no schemas, and one PUT route shaped like
  * Beacon's heartbeat, answering an instance-shaped JSON object of about the same size. Whatever
  * Beacon's heartbeats cost beyond this is Beacon's own work. Run as its own process by the bench.
  */
-const app = Fastify({ logger: false });
+// Given a certificate and its key (`bare-fastify.js CERT KEY`) it serves HTTPS: the platform's
+// own cost of TLS, the reference for Beacon's HTTPS-vs-HTTP ratio.
+const [cert, key] = process.argv.slice(2);
+// One route, the same either way: typed as the plain server's app.
+const app = (cert && key ? Fastify({ logger: false, https: { cert: readFileSync(cert), key: readFileSync(key) } }) : Fastify({ logger: false })) as unknown as FastifyInstance;
 
 const startedAt = new Date().toISOString();
 

@@ -32,6 +32,8 @@ export interface LoadResult extends WrkResult {
 
 export interface HttpRound {
   bareHeartbeats: LoadResult;
+  /** The bare route served over HTTPS: what TLS costs the platform itself, without Beacon. */
+  bareHttpsHeartbeats: LoadResult;
   beaconHeartbeats: LoadResult;
   /** The same heartbeats against Beacon serving HTTPS (--tls-cert), wrk keeping its connections alive. */
   httpsHeartbeats: LoadResult;
@@ -45,6 +47,7 @@ export interface HttpBenchResult {
 
 export interface HttpSummary {
   bareHeartbeats: LoadResult;
+  bareHttpsHeartbeats: LoadResult;
   beaconHeartbeats: LoadResult;
   httpsHeartbeats: LoadResult;
   registrations: LoadResult;
@@ -52,6 +55,8 @@ export interface HttpSummary {
   ratios: LoadRatios;
   /** Beacon's heartbeat figures over HTTPS over its own over HTTP. */
   httpsRatios: LoadRatios;
+  /** The same for the bare route: the reference for `httpsRatios`. */
+  bareHttpsRatios: LoadRatios;
 }
 
 /** One load result's figures over another's (req/s, latencies, CPU per request). */
@@ -76,11 +81,11 @@ export async function benchRegistryHttp(settings: HttpBenchSettings, log: (line:
   const responseBytes = { bare: 0, beacon: 0 };
   const tls = await serverCertificate(join(settings.workDir, 'tls'));
   for (let round = 1; round <= settings.rounds; round++) {
-    const bare = await measureBareFastify(settings);
-    log(`round ${round}/${settings.rounds}: bare fastify ${describeLoad(bare.heartbeats)}`);
+    const bare = await measureBareFastify(settings, tls, round % 2 === 0);
+    log(`round ${round}/${settings.rounds}: bare fastify ${describeLoad(bare.heartbeats)}; over HTTPS ${describeLoad(bare.httpsHeartbeats)}`);
     const beacon = await measureBeacon(settings, join(settings.workDir, `round-${round}`), tls, round % 2 === 0);
     log(`round ${round}/${settings.rounds}: Beacon heartbeats ${describeLoad(beacon.heartbeats)}; over HTTPS ${describeLoad(beacon.httpsHeartbeats)}; registrations ${describeLoad(beacon.registrations)}`);
-    rounds.push({ bareHeartbeats: bare.heartbeats, beaconHeartbeats: beacon.heartbeats, httpsHeartbeats: beacon.httpsHeartbeats, registrations: beacon.registrations });
+    rounds.push({ bareHeartbeats: bare.heartbeats, bareHttpsHeartbeats: bare.httpsHeartbeats, beaconHeartbeats: beacon.heartbeats, httpsHeartbeats: beacon.httpsHeartbeats, registrations: beacon.registrations });
     responseBytes.bare = bare.responseBytes;
     responseBytes.beacon = beacon.responseBytes;
   }
@@ -94,11 +99,13 @@ export async function benchRegistryHttp(settings: HttpBenchSettings, log: (line:
 export function summarizeHttp(rounds: readonly HttpRound[]): HttpSummary {
   return {
     bareHeartbeats: medianResult(rounds.map((round) => round.bareHeartbeats)),
+    bareHttpsHeartbeats: medianResult(rounds.map((round) => round.bareHttpsHeartbeats)),
     beaconHeartbeats: medianResult(rounds.map((round) => round.beaconHeartbeats)),
     httpsHeartbeats: medianResult(rounds.map((round) => round.httpsHeartbeats)),
     registrations: medianResult(rounds.map((round) => round.registrations)),
     ratios: medianRatios(rounds.map((round) => heartbeatRatios(round))),
     httpsRatios: medianRatios(rounds.map((round) => loadRatios(round.httpsHeartbeats, round.beaconHeartbeats))),
+    bareHttpsRatios: medianRatios(rounds.map((round) => loadRatios(round.bareHttpsHeartbeats, round.bareHeartbeats))),
   };
 }
 
@@ -127,16 +134,25 @@ export function medianRatios(perRound: readonly LoadRatios[]): LoadRatios {
   };
 }
 
-async function measureBareFastify(settings: HttpBenchSettings) {
-  const [command, args] = onCpu(settings.cpus.server, process.execPath, [BARE_FASTIFY]);
-  return withListeningProcess(
-    { command, args, listeningLine: /bare fastify listening on (http:\/\/\S+)/, name: 'bare fastify' },
-    async (server) => {
+/**
+ * The bare route over HTTP and over HTTPS (the same certificate as Beacon's), both started
+ * and warmed up first so their runs follow each other; HTTPS first when `httpsFirst`.
+ */
+async function measureBareFastify(settings: HttpBenchSettings, tls: ServerCertificate, httpsFirst: boolean) {
+  const start = (extra: string[], scheme: string) => {
+    const [command, args] = onCpu(settings.cpus.server, process.execPath, [BARE_FASTIFY, ...extra]);
+    return { command, args, listeningLine: new RegExp(`bare fastify listening on (${scheme}://\\S+)`), name: `bare fastify (${scheme})` };
+  };
+  return withListeningProcess(start([], 'http'), (server) =>
+    withListeningProcess(start([tls.cert, tls.key], 'https'), async (secure) => {
       const responseBytes = await heartbeatResponseBytes(server.url, settings.fleet);
       await runWrk(heartbeatLoad(server, settings, settings.warmupSeconds));
-      const heartbeats = await runLoad(server, heartbeatLoad(server, settings, settings.heartbeatSeconds));
-      return { heartbeats, responseBytes };
-    },
+      await runWrk(heartbeatLoad(secure, settings, settings.warmupSeconds));
+      const overHttp = () => runLoad(server, heartbeatLoad(server, settings, settings.heartbeatSeconds));
+      const overHttps = () => runLoad(secure, heartbeatLoad(secure, settings, settings.heartbeatSeconds));
+      const [heartbeats, httpsHeartbeats] = httpsFirst ? await overHttps().then(async (https) => [await overHttp(), https]) : await overHttp().then(async (http) => [http, await overHttps()]);
+      return { heartbeats: heartbeats!, httpsHeartbeats: httpsHeartbeats!, responseBytes };
+    }),
   );
 }
 

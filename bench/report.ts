@@ -105,7 +105,7 @@ function describeRun({ date, machine, http, flush }: BenchReport): string {
   const { settings, result } = http;
   return [
     describeMachine(date, machine),
-    `- Medians of ${plural(settings.rounds, 'round')}; each round runs bare fastify, then Beacon over HTTP and a second Beacon serving HTTPS (\`--tls-cert\`, EC P-256, wrk keeping its connections alive), each a fresh process; the two Beacons' heartbeat runs follow each other (HTTPS first in even rounds).`,
+    `- Medians of ${plural(settings.rounds, 'round')}; each round runs bare fastify over HTTP and over HTTPS (the reference for what TLS costs without Beacon), then Beacon over HTTP and a second Beacon serving HTTPS (\`--tls-cert\`, EC P-256, wrk keeping its connections alive), each a fresh process; the two Beacons' heartbeat runs follow each other (HTTPS first in even rounds).`,
     `- wrk: 1 thread, ${settings.connections} connections; heartbeats for ${settings.heartbeatSeconds} s after a ` +
       `${settings.warmupSeconds} s warm-up, registrations for ${settings.registrationSeconds} s.`,
     `- Fleet: ${settings.fleet.instances.toLocaleString('en-US')} instances in ${settings.fleet.services} services, ` +
@@ -134,6 +134,8 @@ function renderSummary(summary: HttpSummary): string[] {
     ['', 'req/s', 'p50', 'p99', 'Server CPU per request'],
     [
       row('Bare fastify route (heartbeat-shaped)', summary.bareHeartbeats),
+      row('Bare fastify route over HTTPS (keep-alive)', summary.bareHttpsHeartbeats),
+      ratioRow('Bare HTTPS ÷ HTTP: what TLS costs Node and fastify alone', summary.bareHttpsRatios),
       row('Beacon heartbeats', summary.beaconHeartbeats),
       ratioRow('Beacon ÷ bare (median of the rounds\' ratios)', summary.ratios),
       row('Beacon heartbeats over HTTPS (keep-alive)', summary.httpsHeartbeats),
@@ -145,7 +147,7 @@ function renderSummary(summary: HttpSummary): string[] {
 
 function renderHeartbeatRounds(result: HttpBenchResult): string[] {
   return table(
-    ['Round', 'Bare req/s', 'Bare p99', 'Bare CPU', 'Beacon req/s', 'Beacon p99', 'Beacon CPU', 'req/s ratio', 'p99 ratio', 'HTTPS req/s', 'HTTPS p99', 'HTTPS CPU', 'HTTPS ÷ HTTP req/s'],
+    ['Round', 'Bare req/s', 'Bare p99', 'Bare CPU', 'Beacon req/s', 'Beacon p99', 'Beacon CPU', 'req/s ratio', 'p99 ratio', 'HTTPS req/s', 'HTTPS p99', 'HTTPS CPU', 'HTTPS ÷ HTTP req/s', 'Bare HTTPS ÷ HTTP req/s'],
     result.rounds.map((round, index) => {
       const { bareHeartbeats: bare, beaconHeartbeats: beacon } = round;
       const ratios = heartbeatRatios(round);
@@ -163,6 +165,7 @@ function renderHeartbeatRounds(result: HttpBenchResult): string[] {
         ms(round.httpsHeartbeats.p99Ms),
         cpu(round.httpsHeartbeats),
         ratio(loadRatios(round.httpsHeartbeats, beacon).requestsPerSecond),
+        ratio(loadRatios(round.bareHttpsHeartbeats, bare).requestsPerSecond),
       ];
     }),
   );

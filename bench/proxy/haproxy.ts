@@ -19,10 +19,11 @@ export function haproxyVersion(): string {
 /**
  * One thread (like the Node contenders' one event loop), round-robin over the backends, with
  * keep-alive to clients and to backends and any idle backend connection reused for any client
- * (`http-reuse always`), as the Node pools do. No logging, no health checks.
+ * (`http-reuse always`), as the Node pools do. No logging, no health checks. `tls` adds what
+ * the listener's `bind` and each backend's `server` line need for TLS (the proxy TLS bench).
  */
-export function haproxyConfig(port: number, backends: readonly string[]): string {
-  const servers = backends.map((url, n) => `  server b${n} ${new URL(url).host}`);
+export function haproxyConfig(port: number, backends: readonly string[], tls?: { bind: string; server: string }): string {
+  const servers = backends.map((url, n) => `  server b${n} ${new URL(url).host}${tls ? ` ${tls.server}` : ''}`);
   return [
     'global',
     '  nbthread 1',
@@ -36,7 +37,7 @@ export function haproxyConfig(port: number, backends: readonly string[]): string
     '  timeout server 30s',
     '  timeout http-keep-alive 60s',
     'frontend bench',
-    `  bind 127.0.0.1:${port}`,
+    `  bind 127.0.0.1:${port}${tls ? ` ${tls.bind}` : ''}`,
     '  default_backend backends',
     'backend backends',
     '  balance roundrobin',
@@ -51,8 +52,8 @@ export function haproxyConfig(port: number, backends: readonly string[]): string
  * printed just before it binds, so whoever waits for the line must still retry a refused
  * connection for a moment.
  */
-export function haproxyStart(configPath: string, port: number, backends: readonly string[], cpu: number | undefined): ProcessStart {
-  writeFileSync(configPath, haproxyConfig(port, backends));
+export function haproxyStart(configPath: string, port: number, backends: readonly string[], cpu: number | undefined, tls?: { bind: string; server: string }): ProcessStart {
+  writeFileSync(configPath, haproxyConfig(port, backends, tls));
   const [command, args] = onCpu(cpu, HAPROXY, ['-f', configPath, '-db', '-V']);
-  return { command, args, listeningLine: /Using \S+ as the polling mechanism/, name: 'haproxy' };
+  return { command, args, listeningLine: /Using \S+ as the polling mechanism/, name: tls ? 'haproxy (TLS)' : 'haproxy' };
 }

@@ -13,18 +13,12 @@ import { type ProcessStart, withListeningProcess } from '../support/listening-pr
 import { processCpuMs } from '../support/process-cpu.js';
 import { median } from '../support/stats.js';
 import { runWrk } from '../support/wrk.js';
-import { HAPROXY, haproxyVersion } from './haproxy.js';
+import { haproxyStart, haproxyVersion } from './haproxy.js';
+import type { ProxyBenchSettings } from './proxy-bench.js';
 import { BACKEND_COUNT, backendBody, backendId, backendRegistration, SERVICE } from './upstreams.js';
 
-export interface ProxyTlsBenchSettings {
-  rounds: number;
-  connections: number;
-  startWarmupSeconds: number;
-  warmupSeconds: number;
-  durationSeconds: number;
-  cpus: CpuPlan;
-  workDir: string;
-}
+/** The plain proxy bench's settings: the same load, warm-ups and pinning. */
+export type ProxyTlsBenchSettings = ProxyBenchSettings;
 
 export type TlsContenderId = 'beaconTls' | 'haproxyTls';
 
@@ -159,31 +153,7 @@ function haproxyTlsStart(
   const clientPem = join(workDir, 'haproxy-client.pem');
   writeFileSync(listenerPem, `${readFileSync(files.listener.cert, 'utf8')}${readFileSync(files.listener.key, 'utf8')}`);
   writeFileSync(clientPem, `${readFileSync(files.proxyClient.cert, 'utf8')}${readFileSync(files.proxyClient.key, 'utf8')}`);
-  const servers = backends.map((url, n) => `  server b${n} ${new URL(url).host} ssl verify required ca-file ${files.caCert} crt ${clientPem}`);
-  const config = [
-    'global',
-    '  nbthread 1',
-    '  maxconn 4096',
-    'defaults',
-    '  mode http',
-    '  option http-keep-alive',
-    '  http-reuse always',
-    '  timeout connect 5s',
-    '  timeout client 30s',
-    '  timeout server 30s',
-    '  timeout http-keep-alive 60s',
-    'frontend bench',
-    `  bind 127.0.0.1:${port} ssl crt ${listenerPem}`,
-    '  default_backend backends',
-    'backend backends',
-    '  balance roundrobin',
-    ...servers,
-    '',
-  ].join('\n');
-  const configPath = join(workDir, 'haproxy-tls.cfg');
-  writeFileSync(configPath, config);
-  const [command, args] = onCpu(cpu, HAPROXY, ['-f', configPath, '-db', '-V']);
-  return { command, args, listeningLine: /Using \S+ as the polling mechanism/, name: 'haproxy (TLS)' };
+  return haproxyStart(join(workDir, 'haproxy-tls.cfg'), port, backends, cpu, { bind: `ssl crt ${listenerPem}`, server: `ssl verify required ca-file ${files.caCert} crt ${clientPem}` });
 }
 
 export function summarizeProxyTls(result: ProxyTlsBenchResult): ProxyTlsSummary {
