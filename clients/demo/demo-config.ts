@@ -21,7 +21,7 @@ const flags = {
   db: { default: ':memory:', help: "the registry's SQLite file (':memory:': nothing kept)", schema: z.string().min(1, '--db must not be empty') },
   'log-level': { ...logLevelFlag, help: `the processes' log level (${logLevelFlag.help}); warn keeps the output to the tour` },
   // No variable: BEACON_TLS_* name the server's certificate files, not a demo switch.
-  tls: { ...switchFlag('--tls', 'the HTTP API over https, with a throwaway CA made for the run: every demo process trusts it'), env: false },
+  tls: { ...switchFlag('--tls', 'every hop over https (registry, instances, proxy), with a throwaway CA made for the run: every demo process trusts it'), env: false },
 } satisfies FlagTable;
 
 export interface DemoConfig {

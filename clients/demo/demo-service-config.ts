@@ -5,7 +5,7 @@ import { checkedFlag, ConfigError, type FlagTable, hostPortFlag, integerFlag, ty
 import { InstanceId, LIMITS, ServiceName, Tag } from '../../contract/instance.js';
 import type { ListenAddress } from '../proxy/proxy-config.js';
 import { registryTlsOf } from '../tls/registry-tls.js';
-import type { TlsMaterial } from '../tls/tls-files.js';
+import { readTlsFiles, TlsFileError, type TlsMaterial } from '../tls/tls-files.js';
 
 export { ConfigError };
 
@@ -41,6 +41,8 @@ const flags = {
   ttl: { default: '15', help: 'seconds without a heartbeat before the registry turns the instance critical (heartbeats go every ttl/3)', schema: integerFlag('--ttl', 1, LIMITS.maxTtlSeconds) },
   token: { default: '', help: 'registry ACL token (sent as a bearer token)', schema: z.string() },
   ...registryTlsFlags,
+  'listen-tls-cert': { default: '', help: 'serve HTTPS with this certificate (PEM; with --listen-tls-key), as an instance behind `beacon proxy --upstream-tls-ca`', schema: z.string() },
+  'listen-tls-key': { default: '', help: "the HTTPS certificate's private key (PEM)", schema: z.string() },
   'log-level': logLevelFlag,
 } satisfies FlagTable;
 
@@ -57,6 +59,8 @@ export interface DemoServiceConfig {
   token: string | undefined;
   /** --tls-ca, --tls-cert, --tls-key, read at start; undefined: plain http or the system's CAs. */
   registryTls: TlsMaterial | undefined;
+  /** --listen-tls-cert and --listen-tls-key, read at start; undefined: it serves plain http. */
+  listenTls: TlsMaterial | undefined;
   logLevel: LogLevel;
 }
 
@@ -76,8 +80,19 @@ export function parseDemoServiceConfig(argv: string[], env: NodeJS.ProcessEnv): 
     ttl: parsed.ttl,
     token: parsed.token || undefined,
     registryTls: registryTlsOf(registry, parsed),
+    listenTls: listenTlsOf(parsed['listen-tls-cert'], parsed['listen-tls-key']),
     logLevel: parsed['log-level'],
   };
+}
+
+function listenTlsOf(cert: string, key: string): TlsMaterial | undefined {
+  if (!cert && !key) return undefined;
+  try {
+    return readTlsFiles({ cert, key }, { ca: '--listen-tls-ca', cert: '--listen-tls-cert', key: '--listen-tls-key' });
+  } catch (error) {
+    if (error instanceof TlsFileError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 export function demoServiceUsage(): string {

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
@@ -67,7 +68,7 @@ export async function startDemoService(config: DemoServiceConfig, log: Logger = 
     response.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
     response.end(body);
   };
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+  const handle: RequestListener = (request: IncomingMessage, response: ServerResponse) => {
     request.resume();
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     if (path === '/healthz') {
@@ -95,7 +96,9 @@ export async function startDemoService(config: DemoServiceConfig, log: Logger = 
       path,
     };
     send(response, 'echo', 200, 'application/json', `${JSON.stringify(answer)}\n`);
-  });
+  };
+  // With --listen-tls-*: HTTPS, as an instance behind a proxy that verifies its instances.
+  const server: Server = config.listenTls ? (createHttpsServer({ cert: config.listenTls.cert, key: config.listenTls.key }, handle) as unknown as Server) : createServer(handle);
 
   await listen(server, config.listen.host, config.listen.port);
   const address = server.address() as AddressInfo;
@@ -126,7 +129,7 @@ export async function startDemoService(config: DemoServiceConfig, log: Logger = 
   client.on('registered', () => log.info(`registered ${instance.service}/${instance.id} as ${where} with ${config.registry}`));
   client.on('reregistered', () => log.info('the registry had lost this instance: registered it again'));
   client.on('unreachable', (error, retryInMs) => log.warn({ err: withTlsAdvice(error), retryInMs: Math.round(retryInMs) }, 'registry unreachable: retrying'));
-  log.info(`demo service listening on http://${hostPort(address)}`);
+  log.info(`demo service listening on ${config.listenTls ? 'https' : 'http'}://${hostPort(address)}`);
 
   // Not awaited: a service serves while the registry is away, and a stop must not wait for it.
   const registered = client.start();

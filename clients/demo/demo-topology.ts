@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
 import { InstanceWatcher } from '../registry/instance-watcher.js';
 import { readTlsFiles } from '../tls/tls-files.js';
 import { type ChildCommand, type ChildExit } from './child-command.js';
@@ -33,18 +35,21 @@ export class DemoTopology {
   registry: ChildCommand | undefined;
   proxy: ChildCommand | undefined;
   readonly services: ChildCommand[] = [];
+  /** With `--tls`: how the demo itself asks the proxy, trusting the demo CA. */
+  private readonly trustingDemoCa: Agent | undefined;
 
   constructor(
     private readonly config: DemoConfig,
     private readonly launch: Launch,
-    /** With `--tls`: the registry serves https with these, and every client trusts the CA. */
+    /** With `--tls`: the registry, the instances and the proxy serve https with these, and every client trusts the CA. */
     private readonly tls?: DemoTls,
   ) {
     this.endpoints = {
       registry: `${tls ? 'https' : 'http'}://127.0.0.1:${config.httpPort}`,
-      proxy: `http://127.0.0.1:${config.proxyPort}`,
+      proxy: `${tls ? 'https' : 'http'}://127.0.0.1:${config.proxyPort}`,
       admin: `http://127.0.0.1:${config.adminPort}`,
     };
+    this.trustingDemoCa = tls ? new Agent({ connect: { ca: readFileSync(tls.caCert) } }) : undefined;
   }
 
   get children(): ChildCommand[] {
@@ -64,6 +69,10 @@ export class DemoTopology {
       const { config, endpoints, tls } = this;
       // The registry hop of every client: the demo's CA instead of the system's.
       const trustDemoCa = tls ? ['--tls-ca', tls.caCert] : [];
+      // Every other hop too: the instances serve HTTPS, the proxy verifies them against the demo
+      // CA and serves HTTPS itself. One certificate (127.0.0.1, localhost) serves every server.
+      const serveTls = tls ? ['--listen-tls-cert', tls.registry.cert, '--listen-tls-key', tls.registry.key] : [];
+      const verifyInstances = tls ? ['--upstream-tls-ca', tls.caCert] : [];
       this.registry = this.launch('registry', [
         'server', '--bind', '127.0.0.1', '--http-port', String(config.httpPort), '--dns-port', String(config.dnsPort), '--db', config.db, '--log-level', 'info',
         ...(tls ? ['--tls-cert', tls.registry.cert, '--tls-key', tls.registry.key] : []),
@@ -76,12 +85,12 @@ export class DemoTopology {
         this.services.push(
           this.launch(instance.id, [
             'demo-service', '--service', DEMO_SERVICE, '--id', instance.id, '--listen', `127.0.0.1:${config.basePort + i}`, '--registry', endpoints.registry,
-            '--weight', String(instance.weight), '--tag', instance.tags.join(','), '--ttl', String(config.ttl), '--log-level', 'info', ...trustDemoCa,
+            '--weight', String(instance.weight), '--tag', instance.tags.join(','), '--ttl', String(config.ttl), '--log-level', 'info', ...trustDemoCa, ...serveTls,
           ]),
         );
       }
       this.proxy = this.launch('proxy', [
-        'proxy', '--service', DEMO_SERVICE, '--listen', `127.0.0.1:${config.proxyPort}`, '--admin', `127.0.0.1:${config.adminPort}`, '--registry', endpoints.registry, '--log-level', 'info', ...trustDemoCa,
+        'proxy', '--service', DEMO_SERVICE, '--listen', `127.0.0.1:${config.proxyPort}`, '--admin', `127.0.0.1:${config.adminPort}`, '--registry', endpoints.registry, '--log-level', 'info', ...trustDemoCa, ...serveTls, ...verifyInstances,
       ]);
       const proxy = this.proxy;
       const adminUp = proxy.waitForMessage(/^proxy admin listening on /);
@@ -113,6 +122,7 @@ export class DemoTopology {
     await stopOne(this.proxy);
     await Promise.all(this.services.map(stopOne));
     await stopOne(this.registry);
+    await this.trustingDemoCa?.close();
     return problems;
   }
 
@@ -154,9 +164,9 @@ export class DemoTopology {
       const stats = await getJson<{ instances: unknown[] }>(`${this.endpoints.admin}/stats`, signal);
       if (stats && stats.instances.length === expected) {
         // Refused or timed out: not ready yet, asked again below.
-        const answer = await fetch(`${this.endpoints.proxy}/`, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]) }).catch(() => undefined);
-        await answer?.body?.cancel();
-        if (answer?.status === 200) return;
+        const answer = await request(`${this.endpoints.proxy}/`, { signal: AbortSignal.any([signal, AbortSignal.timeout(2_000)]), ...(this.trustingDemoCa ? { dispatcher: this.trustingDemoCa } : {}) }).catch(() => undefined);
+        await answer?.body.dump();
+        if (answer?.statusCode === 200) return;
       }
       await sleep(POLL_INTERVAL_MS, undefined, { signal }).catch(() => {});
     }

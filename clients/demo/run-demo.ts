@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
       say(`could not make the demo's certificates: ${(error as Error).message}`);
       process.exit(1);
     }
-    say(`made a throwaway CA and the registry's certificate in ${tls.dir} (removed when the demo ends)`);
+    say(`made a throwaway CA and the demo's server certificate in ${tls.dir} (removed when the demo ends)`);
   }
   const printLevel = levelNumber(config.logLevel);
   const demo = new DemoTopology(config, (name, args) => new ChildCommand(name, args, { print: (line) => process.stdout.write(`${line}\n`), nameWidth: NAME_WIDTH, printLevel }), tls);

@@ -11,14 +11,17 @@ export interface TourProcesses {
 
 /**
  * What the demo prints once it is up: what runs where, and commands to try against it. With
- * `caCert` (`--tls`) the registry is https and every command trusts that CA.
+ * `caCert` (`--tls`) the registry, the instances and the proxy are https and every command
+ * trusts that CA.
  */
 export function tour(config: DemoConfig, pids: TourProcesses, caCert?: string): string {
   // Over http, curl's default scheme keeps the commands short; over https they name the scheme and the CA.
   const registryUrl = `${caCert ? 'https' : 'http'}://127.0.0.1:${config.httpPort}`;
   const registry = caCert ? registryUrl : `127.0.0.1:${config.httpPort}`;
   const curl = caCert ? `curl --cacert ${caCert}` : 'curl';
-  const proxy = `127.0.0.1:${config.proxyPort}`;
+  const scheme = caCert ? 'https' : 'http';
+  const proxyUrl = `${scheme}://127.0.0.1:${config.proxyPort}`;
+  const proxy = caCert ? proxyUrl : `127.0.0.1:${config.proxyPort}`;
   const admin = `127.0.0.1:${config.adminPort}`;
   const pid = (value: number | undefined) => (value === undefined ? '' : `pid ${value}`);
   const domain = 'beacon.internal';
@@ -29,25 +32,25 @@ export function tour(config: DemoConfig, pids: TourProcesses, caCert?: string): 
     ['registry', registryUrl, `HTTP${caCert ? 'S' : ''} API, dashboard /ui, Swagger /docs; DNS on 127.0.0.1:${config.dnsPort} (udp+tcp); db ${config.db}`, pid(pids.registry)],
     ...DEMO_INSTANCES.map((instance, i) => [
       instance.id,
-      `http://127.0.0.1:${config.basePort + i}`,
+      `${scheme}://127.0.0.1:${config.basePort + i}`,
       `instance of "${DEMO_SERVICE}", weight ${instance.weight}, tag ${instance.tags.join(',')}, TTL ${config.ttl} s`,
       pid(pids.services[i]),
     ]),
-    ['proxy', `http://${proxy}`, `beacon proxy --service ${DEMO_SERVICE}; admin http://${admin} (/stats, /metrics)`, pid(pids.proxy)],
+    ['proxy', proxyUrl, `beacon proxy --service ${DEMO_SERVICE}${caCert ? ', verifying instances against the CA' : ''}; admin http://${admin} (/stats, /metrics)`, pid(pids.proxy)],
   ];
   const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
   const table = rows.map(([name, url, what, id]) => `  ${name!.padEnd(widths[0]!)}  ${url!.padEnd(widths[1]!)}  ${what}${id ? `  (${id})` : ''}`);
 
   return [
     '',
-    `${READY_LINE}: registry ${registryUrl}, DNS 127.0.0.1:${config.dnsPort}, proxy http://${proxy}`,
+    `${READY_LINE}: registry ${registryUrl}, DNS 127.0.0.1:${config.dnsPort}, proxy ${proxyUrl}`,
     '',
     ...table,
     '',
     'Things to try (in another terminal):',
     '',
     `  # Balancing: smooth weighted round-robin, weights 1:2:3 -> web-1 once, web-2 twice, web-3 three times in 6`,
-    `  for i in 1 2 3 4 5 6; do curl -s ${proxy}/; done`,
+    `  for i in 1 2 3 4 5 6; do ${curl} -s ${proxy}/; done`,
     '',
     '  # DNS: SRV records with weights and ports, addresses in the additional section; by tag',
     `  dig @127.0.0.1 -p ${config.dnsPort} ${DEMO_SERVICE}.service.${domain} SRV`,
@@ -77,7 +80,7 @@ export function tour(config: DemoConfig, pids: TourProcesses, caCert?: string): 
     '  # Metrics (Prometheus text): the registry, the proxy, one instance',
     `  ${curl} -s ${registry}/metrics | grep ^beacon_`,
     `  curl -s ${admin}/metrics | grep ^beacon_proxy_upstream_attempts`,
-    `  curl -s 127.0.0.1:${config.basePort}/metrics | grep ^demo_`,
+    `  ${curl} -s ${caCert ? 'https://' : ''}127.0.0.1:${config.basePort}/metrics | grep ^demo_`,
     '',
     'Ctrl-C stops everything: the proxy, the services (they deregister), then the registry.',
     '',

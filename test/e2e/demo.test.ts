@@ -5,6 +5,8 @@ import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { Agent, request } from 'undici';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { READY_LINE } from '../../clients/demo/tour.js';
@@ -193,7 +195,7 @@ describe('npm run demo', { concurrency: true }, () => {
     });
   });
 
-  describe('--tls: the same processes, the registry over https with a throwaway CA', { concurrency: 1 }, () => {
+  describe('--tls: the same processes, every hop over https with a throwaway CA', { concurrency: 1 }, () => {
     let ports: DemoPorts;
     let demo: DemoRun;
     let pids: number[] = [];
@@ -233,15 +235,24 @@ describe('npm run demo', { concurrency: true }, () => {
       assert.equal(refused, 'tls');
     });
 
-    it('proxies 6 requests by the weights 1:2:3, the instances learnt from the registry over https', async () => {
+    it('proxies 6 requests by the weights 1:2:3 over https on both hops; without the CA the proxy refuses the handshake', async (t) => {
+      const trusting = new Agent({ connect: { ca: readFileSync(caCert) } });
+      t.after(() => trusting.close());
       const served: Record<string, number> = {};
       for (let i = 0; i < 6; i++) {
-        const response = await fetch(`http://127.0.0.1:${ports.proxy}/`);
-        const { instance } = (await response.json()) as { instance: string };
+        const response = await request(`https://127.0.0.1:${ports.proxy}/`, { dispatcher: trusting });
+        const { instance, port } = (await response.body.json()) as { instance: string; port: number };
         served[instance] = (served[instance] ?? 0) + 1;
+        assert.equal(await tlsHandshakeCode(port, caCert), 'ok', `instance ${instance} serves https with the demo's certificate`);
       }
+      const untrusted = await request(`https://127.0.0.1:${ports.proxy}/`).then(
+        () => 'answered',
+        (error: NodeJS.ErrnoException) => error.code,
+      );
 
       assert.deepEqual(served, { 'web-1': 1, 'web-2': 2, 'web-3': 3 });
+      assert.equal(untrusted, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+      assert.ok(demo.output().includes(`${READY_LINE}: registry https://127.0.0.1:${ports.http}, DNS 127.0.0.1:${ports.dns}, proxy https://127.0.0.1:${ports.proxy}`), demo.output());
     });
 
     it('stops on SIGTERM, exits 0 and removes its certificates and keys', async () => {
@@ -273,3 +284,16 @@ describe('npm run demo', { concurrency: true }, () => {
     });
   });
 });
+
+/** 'ok' when 127.0.0.1:`port` completes a TLS handshake verified by `caCert`, else the error's code. */
+async function tlsHandshakeCode(port: number, caCert: string): Promise<string> {
+  const socket = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(caCert) });
+  try {
+    await once(socket, 'secureConnect');
+    return 'ok';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'error';
+  } finally {
+    socket.destroy();
+  }
+}
