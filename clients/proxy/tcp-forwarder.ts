@@ -3,7 +3,7 @@ import type { EffectivePolicy } from '../policy/effective-policy.js';
 import type { Upstream } from '../upstream/upstream-pool.js';
 import type { UpstreamChooser } from '../upstream/traffic-split.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
-import { connectPicked, type UpstreamConnector } from './upstream-socket.js';
+import { connectPicked, tieSockets, type UpstreamConnector } from './upstream-socket.js';
 
 export interface TcpForwarderOptions {
   pool: UpstreamChooser;
@@ -79,22 +79,7 @@ export class TcpForwarder {
 
   /** Pipes both ways; whichever side closes or fails takes the other down with it. */
   private join(client: Socket, upstream: Socket, finished: () => void): void {
-    this.open.add(client);
-    this.open.add(upstream);
-    let done = false;
-    const end = () => {
-      if (done) return;
-      done = true;
-      this.open.delete(client);
-      this.open.delete(upstream);
-      client.destroy();
-      upstream.destroy();
-      finished();
-    };
-    upstream.on('error', end);
-    client.on('error', end);
-    upstream.on('close', end);
-    client.on('close', end);
+    const end = tieSockets(this.open, client, upstream, finished);
     const idleMs = this.options.idleTimeoutMs ?? 0;
     // Every byte either way is a read or a write on the client's socket, so its timer alone
     // measures how long the whole connection has been idle.

@@ -9,7 +9,7 @@ import { type AccessRecord, logAccess } from './access-log.js';
 import { requestHeaders } from './forwarded-headers.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { acceptableRequestId, newRequestId, REQUEST_ID } from './request-id.js';
-import { connectPicked, type UpstreamConnector } from './upstream-socket.js';
+import { connectPicked, tieSockets, type UpstreamConnector } from './upstream-socket.js';
 
 export interface UpgradeOptions {
   service: string;
@@ -64,19 +64,10 @@ export async function forwardUpgrade(options: UpgradeOptions, request: IncomingM
     metrics.answered('upgraded');
     upstream.write(requestHead(request, requestId, options.proto));
     if (head.length > 0) upstream.write(head);
-    options.open.add(client).add(upstream);
-    let done = false;
-    const end = () => {
-      if (done) return;
-      done = true;
-      options.open.delete(client);
-      options.open.delete(upstream);
-      client.destroy();
-      upstream.destroy();
+    tieSockets(options.open, client, upstream, () => {
       pool.finish(pick);
       logAccess(options.accessLog, logged);
-    };
-    for (const socket of [client, upstream]) socket.on('error', end).on('close', end);
+    });
     client.pipe(upstream);
     passAnswerHead(upstream, client, requestId, (status) => {
       logged.status = status;

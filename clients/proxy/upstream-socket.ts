@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { connect, type Socket } from 'node:net';
 import type { Upstream, UpstreamPick } from '../upstream/upstream-pool.js';
 import type { UpstreamChooser } from '../upstream/traffic-split.js';
@@ -48,4 +49,26 @@ export function connectToUpstream(upstream: Upstream, timeoutMs: number, allowHa
       resolve(socket);
     });
   });
+}
+
+/**
+ * Ties two sockets' lives together, as whole-connection forwarding (TCP mode, upgrades) needs:
+ * both are kept in `open` (so a shutdown can cut them) until either closes or fails, which
+ * destroys the other and calls `finished` once. Returns the function that ends them both.
+ * The caller pipes the bytes.
+ */
+export function tieSockets<S extends Duplex>(open: Set<S>, client: S, upstream: S, finished: () => void): () => void {
+  open.add(client).add(upstream);
+  let done = false;
+  const end = () => {
+    if (done) return;
+    done = true;
+    open.delete(client);
+    open.delete(upstream);
+    client.destroy();
+    upstream.destroy();
+    finished();
+  };
+  for (const socket of [client, upstream]) socket.on('error', end).on('close', end);
+  return end;
 }
