@@ -22,7 +22,9 @@ export async function launchChromium(): Promise<Browser> {
 /** A page that records what it logs as errors and its uncaught exceptions. */
 export async function pageWithErrors(browser: Browser): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.setDefaultTimeout(5_000);
+  // A bound, not a wait: Chromium shares 2 cores with the rest of `npm test`, where loading a
+  // page once took over 5 s.
+  page.setDefaultTimeout(15_000);
   const errors: string[] = [];
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text());
