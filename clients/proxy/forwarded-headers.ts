@@ -1,5 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
-
 /**
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message, so a proxy
  * drops them both ways, along with any header the Connection field names. `expect` goes too:
@@ -52,25 +50,60 @@ export function requestHeaders(raw: readonly string[], clientAddress: string | u
   return headers;
 }
 
+/** An instance's answer head, read once from undici's raw header list. */
+export interface AnswerHead {
+  /**
+   * The headers for the client, as the flat name/value list `writeHead` takes as it is:
+   * hop-by-hop ones dropped, Via extended, and the request's `x-request-id` in place of any the
+   * instance sent. Names keep the instance's spelling and repeated fields stay apart.
+   */
+  headers: string[];
+  contentLength: string | undefined;
+  retryAfter: string | undefined;
+}
+
 /**
- * The upstream's response headers made fit for the client, as the flat name/value list
- * `writeHead` takes as it is: hop-by-hop ones dropped, Via extended, and the request's
- * `x-request-id` (when given) in place of any the instance sent. Copying beats deleting from
- * undici's object, which would turn it into a slow dictionary for `writeHead` to walk.
+ * Reads the answer head undici hands over raw (name, value, name, value… as Buffers). Working
+ * from the raw list spares the header object undici would parse for every answer, and the
+ * latin1 round trip passes every byte of a value through unchanged.
  */
-export function responseHeaders(headers: IncomingHttpHeaders, requestId?: string): (string | string[])[] {
-  const named = headers.connection === undefined ? undefined : namedByConnection(String(headers.connection));
-  const flat: (string | string[])[] = [];
+export function answerHead(raw: readonly Buffer[], requestId: string): AnswerHead {
+  let headers: string[] = [];
   let via: string | undefined;
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || named?.has(name)) continue;
-    if (name === 'via') via = String(value);
-    else if (name !== 'x-request-id' || requestId === undefined) flat.push(name, value);
+  let named: Set<string> | undefined;
+  let contentLength: string | undefined;
+  let retryAfter: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const value = raw[i + 1]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') named = withNamed(named, value);
+      continue;
+    }
+    if (lower === 'via') via = via === undefined ? value : `${via}, ${value}`;
+    else if (lower !== 'x-request-id') {
+      if (lower === 'content-length') contentLength = value;
+      else if (lower === 'retry-after') retryAfter ??= value;
+      headers.push(name, value);
+    }
   }
-  flat.push('via', via ? `${via}, ${VIA}` : VIA);
-  if (requestId !== undefined) flat.push('x-request-id', requestId);
-  return flat;
+  if (named) headers = withoutNamed(headers, named);
+  headers.push('via', via === undefined ? VIA : `${via}, ${VIA}`, 'x-request-id', requestId);
+  return { headers, contentLength, retryAfter };
+}
+
+function withNamed(named: Set<string> | undefined, connection: string): Set<string> | undefined {
+  const more = namedByConnection(connection);
+  if (!more) return named;
+  return named ? new Set([...named, ...more]) : more;
+}
+
+/** A flat header list without the fields a Connection header named (rare: usually it names none). */
+function withoutNamed(headers: readonly string[], named: ReadonlySet<string>): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (!named.has(headers[i]!.toLowerCase())) kept.push(headers[i]!, headers[i + 1]!);
+  return kept;
 }
 
 /** Header names listed in the client's Connection fields; undefined when none. */
@@ -78,8 +111,7 @@ function connectionTokens(raw: readonly string[]): Set<string> | undefined {
   let tokens: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.toLowerCase() !== 'connection') continue;
-    const named = namedByConnection(raw[i + 1]!);
-    if (named) tokens = tokens ? new Set([...tokens, ...named]) : named;
+    tokens = withNamed(tokens, raw[i + 1]!);
   }
   return tokens;
 }

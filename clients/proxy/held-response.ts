@@ -1,5 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
-
 /** The largest answer held back for a retry; a larger one is passed on as it comes. */
 export const HOLD_LIMIT_BYTES = 64 * 1024;
 
@@ -16,11 +14,12 @@ export class HeldResponse {
 
   constructor(
     readonly status: number,
-    readonly headers: IncomingHttpHeaders,
+    /** As the client gets them (answerHead). */
+    readonly headers: string[],
   ) {}
 
   /** Whether an answer announcing `contentLength` may be held back. */
-  static fits(contentLength: string | string[] | undefined): boolean {
+  static fits(contentLength: string | undefined): boolean {
     return contentLength === undefined || Number(contentLength) <= HOLD_LIMIT_BYTES;
   }
 

@@ -1,10 +1,9 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { type Dispatcher, errors, type Pool } from 'undici';
 import type { RetryOn } from '../../contract/traffic-policy.js';
 import type { Upstream, UpstreamPick } from '../upstream/upstream-pool.js';
 import type { UpstreamChooser } from '../upstream/traffic-split.js';
 import type { Exchange } from './exchange.js';
-import { responseHeaders } from './forwarded-headers.js';
+import { answerHead } from './forwarded-headers.js';
 import { HeldResponse } from './held-response.js';
 import type { ProxyMetrics } from './proxy-metrics.js';
 import { type ProxyError, proxyError } from './proxy-errors.js';
@@ -61,9 +60,17 @@ export interface TryWatcher {
  * instance's connection into the client's response, with no stream or promise in between
  * (undici's `stream()` wraps each request in both, which the proxy bench measured at about a
  * tenth of the proxy's CPU). The client's pace holds the instance's connection back.
+ *
+ * It is written to the handler interface undici calls itself (`onConnect`, `onHeaders` with the
+ * raw header list, `onData`, `onComplete`, `onError`). undici 7 marks it deprecated in favour
+ * of `onRequestStart`…, but serves that one through a wrapper that adds two objects and a
+ * parsed header object to every request: the proxy bench measured the raw interface at
+ * [see docs/benchmarks.md] less CPU per request. A newer undici that drops it fails the
+ * proxy's tests, not silently.
  */
 export class UpstreamTry implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | undefined;
+  private abortRequest: ((error: Error) => void) | undefined;
+  private resumeRequest: (() => void) | undefined;
   private held: HeldResponse | undefined;
   private failure: TryFailure | undefined;
   private status = 0;
@@ -101,62 +108,65 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
 
   /** Called by the exchange when its deadline passes or its client leaves. */
   abort(): void {
-    // Before the request has a connection there is no controller yet: onRequestStart aborts.
-    this.controller?.abort(new errors.RequestAbortedError());
+    // Before the request has a connection undici has not handed over its abort yet: onConnect aborts.
+    this.abortRequest?.(new errors.RequestAbortedError());
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
+  onConnect(abort: (error?: Error) => void): void {
+    this.abortRequest = abort;
     if (this.plan.exchange.aborted) this.abort();
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // An interim answer (103 Early Hints…): the client gets the final one only, as Envoy does.
+    if (statusCode < 200) return true;
     const { plan } = this;
     const { exchange } = plan;
     this.status = statusCode;
+    this.resumeRequest = resume;
+    const head = answerHead(rawHeaders, exchange.id);
     if (honoursRetryAfter(statusCode)) {
-      const ms = retryAfterMs(headers['retry-after'], Date.now());
+      const ms = retryAfterMs(head.retryAfter, Date.now());
       if (ms !== undefined) plan.pool.holdOff(plan.pick.upstream, ms);
     }
     if (plan.mayRetry) {
       const failure = statusFailure(statusCode);
-      if (failure !== undefined && retriable(failure, plan.on) && HeldResponse.fits(headers['content-length'])) {
+      if (failure !== undefined && retriable(failure, plan.on) && HeldResponse.fits(head.contentLength)) {
         this.failure = failure;
-        this.held = new HeldResponse(statusCode, headers);
-        return;
+        this.held = new HeldResponse(statusCode, head.headers);
+        return true;
       }
     }
     exchange.answered();
-    const length = headers['content-length'];
-    if (length !== undefined) this.bodyLeft = Number(length);
-    exchange.response.writeHead(statusCode, responseHeaders(headers, exchange.id));
+    if (head.contentLength !== undefined) this.bodyLeft = Number(head.contentLength);
+    exchange.response.writeHead(statusCode, head.headers);
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     const { held } = this;
     if (held) {
-      if (held.keep(chunk)) return;
+      if (held.keep(chunk)) return true;
       // Too large to hold back: the client gets it after all, and the try counts as answered.
       this.held = undefined;
       replay(held, this.plan.exchange, false);
-      return;
+      return true;
     }
     if (this.bodyLeft > 0) {
       this.bodyLeft -= chunk.length;
       if (this.bodyLeft === 0) {
         this.lastChunk = chunk;
-        return;
+        return true;
       }
     }
     const { response } = this.plan.exchange;
-    if (!response.write(chunk)) {
-      controller.pause();
-      this.onDrain ??= () => controller.resume();
-      response.once('drain', this.onDrain);
-    }
+    if (response.write(chunk)) return true;
+    this.onDrain ??= this.resumeRequest;
+    if (this.onDrain) response.once('drain', this.onDrain);
+    return false;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     const { plan, status, held } = this;
     if (!held) plan.exchange.response.end(this.lastChunk);
     this.finished();
@@ -166,7 +176,7 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
     this.watcher.tryEnded(held ? { kind: 'held', held, failure: this.failure! } : ANSWERED);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onError(error: Error): void {
     const { plan } = this;
     const { exchange } = plan;
     this.finished();
@@ -193,7 +203,7 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
  */
 export function replay(held: HeldResponse, exchange: Exchange, complete: boolean): void {
   exchange.answered();
-  exchange.response.writeHead(held.status, responseHeaders(held.headers, exchange.id));
+  exchange.response.writeHead(held.status, held.headers);
   if (complete) exchange.response.end(held.body);
   else exchange.response.write(held.body);
 }

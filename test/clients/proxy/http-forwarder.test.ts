@@ -117,6 +117,40 @@ describe('HttpForwarder', () => {
     assert.equal(response.headers['x-hop'], undefined);
   });
 
+  it("passes the instance's header fields as sent: repeated ones apart, bytes unchanged, interim answers dropped", async () => {
+    const { url } = await harness([
+      (request, response) => {
+        request.resume();
+        // An interim 103 first: the client gets only the final answer.
+        response.writeEarlyHints({ link: '</style.css>; rel=preload' });
+        // Node sends header values as latin1: byte 0xE9 on the wire.
+        response.setHeader('x-name', 'caf\u00e9');
+        response.setHeader('set-cookie', ['a=1', 'b=2']);
+        response.setHeader('via', '1.1 edge');
+        response.setHeader('x-request-id', 'from-the-instance');
+        response.setHeader('connection', 'keep-alive, x-hop');
+        response.setHeader('x-hop', 'drop me');
+        // A Buffer body: with a string one Node would send the head in the body's encoding.
+        response.end(Buffer.from('done'));
+      },
+    ]);
+
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const sent = httpRequest(`${url}/`, { headers: { 'x-request-id': 'client-chosen-id' } });
+      sent.on('information', () => reject(new Error('an interim answer reached the client')));
+      sent.on('response', resolve).on('error', reject);
+      sent.end();
+    });
+
+    assert.equal(response.statusCode, 200);
+    assert.equal(await text(response), 'done');
+    assert.deepEqual(response.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.equal(Buffer.from(response.headers['x-name'] as string, 'latin1').toString('hex'), Buffer.from('caf\u00e9', 'latin1').toString('hex'));
+    assert.equal(response.headers.via, '1.1 edge, 1.1 beacon');
+    assert.equal(response.headers['x-request-id'], 'client-chosen-id');
+    assert.equal(response.headers['x-hop'], undefined);
+  });
+
   it('a GET answered 5xx is retried on another instance', async () => {
     const { url, backends } = await harness([failing, ok]);
 
