@@ -118,8 +118,10 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    // An interim answer (103 Early Hints…): the client gets the final one only, as Envoy does.
-    if (statusCode < 200) return true;
+    if (statusCode < 200) {
+      passInterim(this.plan.exchange, statusCode, rawHeaders);
+      return true;
+    }
     const { plan } = this;
     const { exchange } = plan;
     this.status = statusCode;
@@ -194,6 +196,31 @@ export class UpstreamTry implements Dispatcher.DispatchHandler {
   private finished(): void {
     if (this.plan.exchange.inFlight === this) this.plan.exchange.inFlight = undefined;
     if (this.onDrain) this.plan.exchange.response.off('drain', this.onDrain);
+  }
+}
+
+/**
+ * An interim answer before the final one (RFC 9110 §15.2: a proxy forwards them): 102 and 103
+ * Early Hints reach an HTTP/1.1 client through node's own writers. Others (node has no writer
+ * for them) and any to an HTTP/1.0 client, which must not get one, are dropped; so is a 103
+ * whose Link node refuses, rather than failing the request over a hint.
+ */
+function passInterim(exchange: Exchange, statusCode: number, rawHeaders: Buffer[]): void {
+  const { request, response } = exchange;
+  if (request.httpVersion !== '1.1' || response.headersSent) return;
+  if (statusCode === 102) response.writeProcessing();
+  if (statusCode !== 103) return;
+  const hints: Record<string, string | string[]> = {};
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toString('latin1').toLowerCase();
+    const value = rawHeaders[i + 1]!.toString('latin1');
+    const seen = hints[name];
+    hints[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+  }
+  try {
+    response.writeEarlyHints(hints);
+  } catch {
+    // An invalid Link: the hint is only a hint.
   }
 }
 
