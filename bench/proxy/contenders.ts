@@ -8,7 +8,7 @@ import { haproxyIsInstalled, haproxyStart } from './haproxy.js';
 import { POLICY_SERVICE, SERVICE, SPLIT_MAIN_GROUP } from './upstreams.js';
 
 /** Everything the proxy bench sends load to, in the order each round measures them. */
-export const CONTENDER_IDS = ['direct', 'minimal', 'dispatch', 'beacon', 'beaconPolicy', 'httpProxy', 'haproxy'] as const;
+export const CONTENDER_IDS = ['direct', 'minimal', 'dispatch', 'dispatchHeaders', 'beacon', 'beaconPolicy', 'httpProxy', 'haproxy'] as const;
 export type ContenderId = (typeof CONTENDER_IDS)[number];
 
 /** What a contender is while it runs. */
@@ -49,6 +49,7 @@ export const LABELS: Record<ContenderId, string> = {
   direct: 'Direct to one backend (no proxy)',
   minimal: 'Minimal Node forwarder (node:http + undici Pool)',
   dispatch: 'undici dispatch forwarder (node:http + undici Pool.dispatch)',
+  dispatchHeaders: 'undici dispatch forwarder + forwarding headers (x-request-id, X-Forwarded-For/-Proto, Via)',
   beacon: '`beacon proxy` (breakers and metrics on)',
   beaconPolicy: '`beacon proxy` with a policy in force (split 90/10, outlier, retry budget)',
   httpProxy: 'http-proxy (npm)',
@@ -62,14 +63,15 @@ const HTTP_PROXY_FORWARDER = fileURLToPath(new URL('./http-proxy-forwarder.js', 
 /** The contenders this machine can run, each on the server CPU; haproxy only when installed. */
 export function contenders(setup: ContenderSetup): Contender[] {
   const { backends, cpus } = setup;
-  const nodeScript = (script: string, name: string): ProcessStart => {
-    const [command, args] = onCpu(cpus.server, process.execPath, [script, ...backends]);
+  const nodeScript = (script: string, name: string, flags: string[] = []): ProcessStart => {
+    const [command, args] = onCpu(cpus.server, process.execPath, [script, ...flags, ...backends]);
     return { command, args, listeningLine: new RegExp(`${name} listening on (http://\\S+)`), name };
   };
   const all: Contender[] = [
     { id: 'direct', label: LABELS.direct, run: (work) => work({ url: backends[0]!, backends: 1 }) },
     processContender('minimal', nodeScript(MINIMAL_FORWARDER, 'minimal forwarder'), backends.length),
     processContender('dispatch', nodeScript(DISPATCH_FORWARDER, 'dispatch forwarder'), backends.length),
+    processContender('dispatchHeaders', nodeScript(DISPATCH_FORWARDER, 'dispatch forwarder with forwarding headers', ['--forwarding-headers']), backends.length),
     {
       id: 'beacon',
       label: LABELS.beacon,

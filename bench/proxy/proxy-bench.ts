@@ -47,7 +47,7 @@ export interface ProxyBenchResult {
 }
 
 /** The other proxies `beacon proxy` is compared with. */
-export const COMPARED = ['minimal', 'dispatch', 'httpProxy', 'haproxy'] as const;
+export const COMPARED = ['minimal', 'dispatch', 'dispatchHeaders', 'httpProxy', 'haproxy'] as const;
 export type Compared = (typeof COMPARED)[number];
 
 export interface ProxySummary {
@@ -97,7 +97,10 @@ export async function benchProxy(settings: ProxyBenchSettings, log: (line: strin
         const rounds: ProxyRound[] = [];
         for (let round = 1; round <= settings.rounds; round++) {
           const results: ProxyRound = {};
-          for (const { contender, target } of running) {
+          // Turned by one place each round: a contender measured just after a heavy one (a
+          // warm CPU, a busy backend) would otherwise always be.
+          const shift = (round - 1) % running.length;
+          for (const { contender, target } of [...running.slice(shift), ...running.slice(0, shift)]) {
             const run = await measure(settings, contender, target, backendsProcess);
             log(`proxy round ${round}/${settings.rounds}: ${contender.id} ${describeRun(run)}`);
             results[contender.id] = run;

@@ -23,6 +23,7 @@ const SHORT: Record<ContenderId, string> = {
   direct: 'direct',
   minimal: 'minimal forwarder',
   dispatch: 'dispatch forwarder',
+  dispatchHeaders: 'dispatch + headers',
   beacon: 'beacon proxy',
   beaconPolicy: 'beacon proxy + policy',
   httpProxy: 'http-proxy',
@@ -54,7 +55,7 @@ function describeMethod({ date, machine, settings, result }: ProxyReport): strin
     describeMachine(date, machine),
     `- Medians of ${plural(settings.rounds, 'round')}. Every contender is started once and warmed up with ${settings.startWarmupSeconds} s ` +
       `of load (a Node process pinned to one CPU takes seconds to reach its steady rate); then each round measures them one at a time, ` +
-      `back to back: ${order}. The idle ones wait meanwhile. A ratio is the median of the rounds' own ratios.`,
+      `back to back, in this order turned by one place a round (round 2 starts with the second), so none is always measured after the same one: ${order}. The idle ones wait meanwhile. A ratio is the median of the rounds' own ratios.`,
     `- wrk: 1 thread, ${settings.connections} keep-alive connections, \`GET /\` for ${settings.durationSeconds} s after a ` +
       `${settings.warmupSeconds} s warm-up that reopens the connections idle time closed (direct needs none). Before every run the contender must answer ` +
       `${2 * BACKEND_COUNT} requests in a row with 200 and a backend's body, reaching every backend (direct: its one); failed ` +
@@ -73,7 +74,10 @@ function describeMethod({ date, machine, settings, result }: ProxyReport): strin
       'undici `Pool` per backend, `pool.request` piped into the response, round-robin, connection headers dropped, nothing ' +
       'else); the undici dispatch forwarder (bench/proxy/dispatch-forwarder.ts: the same, but `pool.dispatch` with an undici 7 ' +
       'handler, `onResponseStart`/`onResponseData`/`onResponseEnd`, writing straight into the node:http response: no stream ' +
-      'or promise per request); `beacon proxy` as a user runs it ' +
+      'or promise per request); the same dispatch forwarder with `--forwarding-headers`, doing the header work a proxy owes with ' +
+      "`beacon proxy`'s own functions (x-request-id kept or made and sent both ways, X-Forwarded-For/-Proto and Via upstream, Via " +
+      'downstream, hop-by-hop fields dropped) and nothing else: the reference for what the rest of `beacon proxy` costs; ' +
+      '`beacon proxy` as a user runs it ' +
       '(`node bin/beacon.js proxy --service bench --registry … --admin 127.0.0.1:0`: weighted round-robin, circuit breakers, ' +
       'retries, metrics, X-Forwarded-For/-Proto and Via); the same `beacon proxy` for `' + POLICY_SERVICE + '`, whose traffic ' +
       `policy is set before it starts (\`${JSON.stringify(BENCH_POLICY)}\`) and measured once its \`/stats\` shows the ` +
@@ -151,7 +155,7 @@ function renderRounds(result: ProxyBenchResult): string[] {
 
 function renderRoundRatios(result: ProxyBenchResult): string[] {
   const compared = COMPARED.filter((id) => result.measured.includes(id));
-  const withCpu = (id: Compared) => id === 'dispatch';
+  const withCpu = (id: Compared) => id === 'dispatch' || id === 'dispatchHeaders';
   const columns = (id: Compared) =>
     id === 'minimal' ? [`÷ ${SHORT[id]} req/s`, `÷ ${SHORT[id]} p99`] : withCpu(id) ? [`÷ ${SHORT[id]} req/s`, `÷ ${SHORT[id]} CPU`] : [`÷ ${SHORT[id]} req/s`];
   const policy = result.measured.includes('beaconPolicy');

@@ -279,8 +279,12 @@ export class UpstreamPool {
 
   /** Whether some instance not in `tried` would be admitted by its breaker (without panic). */
   hasUsable(tried: readonly Upstream[] = []): boolean {
-    const now = this.clock.now();
-    for (const upstream of this.upstreams) if (upstream.breaker.admits && upstream.retryAfterUntil <= now && !tried.includes(upstream)) return true;
+    let now = 0;
+    for (const upstream of this.upstreams) {
+      // The clock is read only for an instance that asked to be left alone (rare), not per request.
+      const heldOff = upstream.retryAfterUntil !== 0 && upstream.retryAfterUntil > (now ||= this.clock.now());
+      if (!heldOff && upstream.breaker.admits && !tried.includes(upstream)) return true;
+    }
     return false;
   }
 
