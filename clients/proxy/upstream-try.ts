@@ -64,9 +64,9 @@ export interface TryWatcher {
  * It is written to the handler interface undici calls itself (`onConnect`, `onHeaders` with the
  * raw header list, `onData`, `onComplete`, `onError`). undici 7 marks it deprecated in favour
  * of `onRequestStart`…, but serves that one through a wrapper that adds two objects and a
- * parsed header object to every request: the proxy bench measured the raw interface at
- * [see docs/benchmarks.md] less CPU per request. A newer undici that drops it fails the
- * proxy's tests, not silently.
+ * parsed header object to every request (docs/benchmarks.md, "`beacon proxy` on undici's raw
+ * handler", has the measurement). A newer undici that drops it fails the proxy's tests, not
+ * silently.
  */
 export class UpstreamTry implements Dispatcher.DispatchHandler {
   private abortRequest: ((error: Error) => void) | undefined;
