@@ -74,7 +74,7 @@ function describeMethod({ date, machine, settings, result }: ProxyReport): strin
       'undici `Pool` per backend, `pool.request` piped into the response, round-robin, connection headers dropped, nothing ' +
       'else); the undici dispatch forwarder (bench/proxy/dispatch-forwarder.ts: the same, but `pool.dispatch` with an undici 7 ' +
       'handler, `onResponseStart`/`onResponseData`/`onResponseEnd`, writing straight into the node:http response: no stream ' +
-      'or promise per request); the same dispatch forwarder with `--forwarding-headers`, doing the header work a proxy owes with ' +
+      'or promise per request); the same dispatch forwarder run as `dispatch-forwarder.js --forwarding-headers`, doing the header work a proxy owes with ' +
       "`beacon proxy`'s own functions (x-request-id kept or made and sent both ways, X-Forwarded-For/-Proto and Via upstream, Via " +
       'downstream, hop-by-hop fields dropped) and nothing else: the reference for what the rest of `beacon proxy` costs; ' +
       '`beacon proxy` as a user runs it ' +
