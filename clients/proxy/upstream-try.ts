@@ -210,10 +210,12 @@ function passInterim(exchange: Exchange, statusCode: number, rawHeaders: Buffer[
   if (request.httpVersion !== '1.1' || response.headersSent) return;
   if (statusCode === 102) response.writeProcessing();
   if (statusCode !== 103) return;
+  // The same fields a final answer would pass (hop-by-hop ones dropped), keyed as node wants them.
+  const { headers } = answerHead(rawHeaders, exchange.id);
   const hints: Record<string, string | string[]> = {};
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toString('latin1').toLowerCase();
-    const value = rawHeaders[i + 1]!.toString('latin1');
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    const value = headers[i + 1]!;
     const seen = hints[name];
     hints[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
   }

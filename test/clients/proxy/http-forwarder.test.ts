@@ -122,7 +122,7 @@ describe('HttpForwarder', () => {
       (request, response) => {
         request.resume();
         // An interim 103 first: the client gets it too, then the final answer.
-        response.writeEarlyHints({ link: '</style.css>; rel=preload' });
+        response.writeEarlyHints({ link: '</style.css>; rel=preload', 'x-hint': 'early' });
         // Node sends header values as latin1: byte 0xE9 on the wire.
         response.setHeader('x-name', 'caf\u00e9');
         response.setHeader('set-cookie', ['a=1', 'b=2']);
@@ -135,15 +135,15 @@ describe('HttpForwarder', () => {
       },
     ]);
 
-    const interim: { statusCode: number; link: unknown }[] = [];
+    const interim: { statusCode: number; link: unknown; hint: unknown }[] = [];
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
       const sent = httpRequest(`${url}/`, { headers: { 'x-request-id': 'client-chosen-id' } });
-      sent.on('information', (info) => interim.push({ statusCode: info.statusCode, link: info.headers.link }));
+      sent.on('information', (info) => interim.push({ statusCode: info.statusCode, link: info.headers.link, hint: info.headers['x-hint'] }));
       sent.on('response', resolve).on('error', reject);
       sent.end();
     });
 
-    assert.deepEqual(interim, [{ statusCode: 103, link: '</style.css>; rel=preload' }]);
+    assert.deepEqual(interim, [{ statusCode: 103, link: '</style.css>; rel=preload', hint: 'early' }]);
     assert.equal(response.statusCode, 200);
     assert.equal(await text(response), 'done');
     assert.deepEqual(response.headers['set-cookie'], ['a=1', 'b=2']);
